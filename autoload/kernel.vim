@@ -1,0 +1,136 @@
+" kernel.nvim - editor-side helpers behind the commands and maps.
+" Text is gathered here, in the editor, at the moment of the key press; the Python host only
+" gets the code to send, so a busy host can never make a map read a stale cursor.
+
+" Section: Calling the Python host
+
+function! s:error(text) abort
+  echohl ErrorMsg
+  echomsg '[kernel] ' . a:text
+  echohl None
+endfunction
+
+function! s:host_ready() abort
+  if !has('python3')
+    call s:error('needs the python3 provider with pynvim, jupyter_client and pyzmq: '
+          \ . 'see :checkhealth kernel')
+    return 0
+  endif
+  " Until first use, a registered remote function is only a FuncUndefined autocommand.
+  if !exists('*KernelRpc') && !exists('#FuncUndefined#KernelRpc')
+    call s:error('the remote plugin is not registered: run :UpdateRemotePlugins, '
+          \ . 'then restart Neovim')
+    return 0
+  endif
+  return 1
+endfunction
+
+" Call the host without waiting for it.
+function! kernel#rpc(method, ...) abort
+  if s:host_ready()
+    call call('KernelRpc', [a:method] + a:000)
+  endif
+endfunction
+
+function! kernel#connect(target) abort
+  call kernel#rpc('connect', a:target, getcwd())
+endfunction
+
+function! kernel#complete_connect(arglead, cmdline, cursorpos) abort
+  if a:arglead =~# '[/~.]'
+    return getcompletion(a:arglead, 'file')
+  endif
+  if !s:host_ready()
+    return []
+  endif
+  return KernelRpcSync('complete_connection', a:arglead)
+endfunction
+
+" Section: Sending
+
+function! kernel#send(code, ...) abort
+  if KernelStatus() ==# 'disconnected'
+    return s:error('not connected: use :KernelConnect first')
+  endif
+  let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': get(a:000, 0, line('.'))}
+  call kernel#rpc('send', a:code, source)
+endfunction
+
+function! kernel#send_lines(first, last) abort
+  let last = min([a:last, line('$')])
+  call kernel#send(join(getline(a:first, last), "\n"), a:first)
+endfunction
+
+function! kernel#send_selection() abort
+  call kernel#send(s:yank('gv'), line("'<"))
+endfunction
+
+" The operator: `<Plug>(KernelSendMotion)ip` sends a paragraph, and `.` sends again.
+function! kernel#send_motion(...) abort
+  if a:0 == 0
+    set operatorfunc=kernel#send_motion
+    return 'g@'
+  endif
+  let view = winsaveview()
+  let command = {'line': "'[V']", 'char': '`[v`]', 'block': "`[\<C-v>`]"}[a:1]
+  let text = s:yank(command)
+  call winrestview(view)
+  call kernel#send(text, line("'["))
+endfunction
+
+" Yank what `select` selects, leaving registers, 'selection' and 'clipboard' as they were.
+function! s:yank(select) abort
+  let saved = [getreginfo('"'), &selection, &clipboard]
+  try
+    if a:select !=# 'gv'
+      set selection=inclusive
+    endif
+    set clipboard=
+    silent execute 'normal! ' . a:select . 'y'
+    return getreg('"')
+  finally
+    call setreg('"', saved[0])
+    let [&selection, &clipboard] = saved[1:]
+  endtry
+endfunction
+
+" Section: Cells
+
+" The pattern of a cell marker line: b:/g:kernel_cell_pattern, or `%%`, `In[ ]:` or
+" `<codecell>` after the buffer's comment leader (`# %%`, `-- %%`, `// %%`).
+function! kernel#cell_pattern() abort
+  let pattern = get(b:, 'kernel_cell_pattern', get(g:, 'kernel_cell_pattern', ''))
+  if !empty(pattern)
+    return pattern
+  endif
+  let leader = matchstr(&commentstring, '^\s*\zs.\{-}\ze\s*%s')
+  let leader = empty(leader) ? '#' : leader
+  return '^\s*' . escape(leader, '\/.*$^~[]') . '\s*\%(%%\|In\s*\[\s*\d*\s*\]:\|<codecell>\)'
+endfunction
+
+" [first, last, next] of the cell around line `lnum`: its code lines (without the marker) and
+" the first code line of the cell after it (0 when there is none).
+function! kernel#cell_range(lnum) abort
+  let pattern = kernel#cell_pattern()
+  let first = a:lnum
+  while first >= 1 && getline(first) !~# pattern
+    let first -= 1
+  endwhile
+  let last = a:lnum + 1
+  while last <= line('$') && getline(last) !~# pattern
+    let last += 1
+  endwhile
+  let next = last <= line('$') ? last + 1 : 0
+  return [first + 1, last - 1, min([next, line('$')])]
+endfunction
+
+function! kernel#send_cell(advance) abort
+  let [first, last, next] = kernel#cell_range(line('.'))
+  if first > last
+    return s:error('nothing to send: the cell is empty')
+  endif
+  call kernel#send_lines(first, last)
+  if a:advance && next > 0
+    call cursor(next, 1)
+  endif
+endfunction

@@ -1,0 +1,185 @@
+-- kernel.nvim: the output buffer's editor side.
+--
+-- The Python host calls update() once per batch of kernel output, with everything that changed:
+-- lines trimmed at the top and a tail to replace, their highlights, whether to show the window,
+-- the status and the messages. One call, so a flood of output costs few round trips, and the
+-- windows that were at the bottom stay there.
+
+local M = {}
+
+local api = vim.api
+local ns = api.nvim_create_namespace('kernel_output')
+local buffers = {} -- buffer name -> bufnr
+local defined = {} -- dynamic ANSI groups defined so far, re-defined on ColorScheme
+
+local positions = {
+  right = 'botright vertical',
+  left = 'topleft vertical',
+  below = 'botright',
+  above = 'topleft',
+}
+
+local function create(name)
+  local existing = vim.fn.bufnr('^' .. name .. '$')
+  local buf = existing > 0 and existing or api.nvim_create_buf(false, true)
+  if existing <= 0 then
+    api.nvim_buf_set_name(buf, name)
+  end
+  local bo = vim.bo[buf]
+  bo.buftype, bo.bufhidden, bo.swapfile, bo.buflisted = 'nofile', 'hide', false, false
+  bo.undolevels = -1 -- a million lines of output must not be kept twice
+  bo.modifiable = false
+  buffers[name] = buf
+  return buf
+end
+
+-- The buffer for `name`, and whether it had to be made anew.
+local function buffer(name)
+  local buf = buffers[name]
+  if buf and api.nvim_buf_is_valid(buf) then
+    return buf, false
+  end
+  return create(name), true
+end
+
+-- 256-colour and truecolour groups are made on first use; the 16 named ones are in plugin/.
+local function define(group)
+  if defined[group] ~= nil or vim.fn.hlexists(group) == 1 then
+    return
+  end
+  local bg, kind, value = group:match('^KernelAnsi(B?g?)(%w+)_(%x+)$')
+  if not kind then
+    return
+  end
+  local spec = {}
+  if kind == '256' then
+    local n = tonumber(value)
+    local key = bg == 'Bg' and 'bg' or 'fg'
+    spec[key] = M.xterm[n + 1]
+    spec['cterm' .. key] = n
+  elseif kind == 'RGB' then
+    spec[bg == 'Bg' and 'bg' or 'fg'] = '#' .. value
+  else
+    return
+  end
+  spec.default = true
+  defined[group] = spec
+  api.nvim_set_hl(0, group, spec)
+end
+
+function M.redefine()
+  for group, spec in pairs(defined) do
+    api.nvim_set_hl(0, group, spec)
+  end
+end
+
+local function apply(buf, edit)
+  local count = api.nvim_buf_line_count(buf)
+  local follow = {}
+  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+    follow[win] = api.nvim_win_get_cursor(win)[1] >= count
+  end
+  vim.bo[buf].modifiable = true
+  if edit.trim > 0 then
+    api.nvim_buf_clear_namespace(buf, ns, 0, edit.trim)
+    api.nvim_buf_set_lines(buf, 0, edit.trim, false, {})
+  end
+  local start = math.min(edit.start, api.nvim_buf_line_count(buf))
+  api.nvim_buf_clear_namespace(buf, ns, start, -1)
+  api.nvim_buf_set_lines(buf, start, -1, false, edit.lines)
+  vim.bo[buf].modifiable = false
+  for _, h in ipairs(edit.highlights) do
+    define(h[4])
+    api.nvim_buf_set_extmark(buf, ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
+  end
+  local last = api.nvim_buf_line_count(buf)
+  for win, at_end in pairs(follow) do
+    if at_end then
+      api.nvim_win_set_cursor(win, { last, 0 })
+    end
+  end
+end
+
+local function open_window(buf)
+  local position = positions[vim.g.kernel_output_position or 'right'] or positions.right
+  local size = tonumber(vim.g.kernel_output_size) or 0
+  vim.cmd(position .. ' ' .. (size > 0 and size or '') .. 'split')
+  local win = api.nvim_get_current_win()
+  api.nvim_win_set_buf(win, buf)
+  for option, value in pairs({ number = false, relativenumber = false, signcolumn = 'no',
+                               spell = false, list = false, foldcolumn = '0' }) do
+    api.nvim_set_option_value(option, value, { win = win, scope = 'local' })
+  end
+  if vim.bo[buf].filetype == '' then
+    -- Set here, in the output window, so that FileType hooks setting window options hit it.
+    vim.bo[buf].filetype = 'kernel-output'
+  end
+  api.nvim_win_set_cursor(win, { api.nvim_buf_line_count(buf), 0 })
+  return win
+end
+
+-- Show the buffer in a window of the current tab page, opening a split if none shows it.
+local function show(buf, focus)
+  local win = vim.fn.win_findbuf(buf)
+  local here
+  for _, w in ipairs(win) do
+    if api.nvim_win_get_tabpage(w) == api.nvim_get_current_tabpage() then
+      here = w
+    end
+  end
+  local from = api.nvim_get_current_win()
+  if not here then
+    here = open_window(buf)
+  end
+  api.nvim_set_current_win(focus and here or from)
+end
+
+-- u: { name, edit = {trim, start, lines, highlights}, show, focus, status, messages }.
+-- Returns true when the buffer had been wiped and was made anew: the caller sends it all again.
+function M.update(u)
+  local lost = false
+  if u.name and (u.edit or u.show) then
+    local buf, created = buffer(u.name)
+    if u.edit then
+      lost = created and (u.edit.start > 0 or u.edit.trim > 0)
+      if not lost then
+        apply(buf, u.edit)
+      end
+    end
+    if u.show and not lost then
+      local ok, err = pcall(show, buf, u.focus)
+      if not ok then
+        vim.notify('[kernel] cannot open the output window: ' .. tostring(err), vim.log.levels.WARN)
+      end
+    end
+  end
+  if u.status then
+    vim.g.kernel_status = u.status
+    vim.cmd('redrawstatus!')
+    api.nvim_exec_autocmds('User', { pattern = 'KernelStatusChanged', modeline = false })
+  end
+  for _, m in ipairs(u.messages or {}) do
+    vim.notify(m[1], m[2])
+  end
+  return lost
+end
+
+-- The xterm 256-colour palette, for KernelAnsi256_<n>.
+M.xterm = (function()
+  local t = {
+    '#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd', '#e5e5e5',
+    '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff', '#00ffff', '#ffffff',
+  }
+  local levels = { 0, 95, 135, 175, 215, 255 }
+  for i = 0, 215 do
+    local r, g, b = math.floor(i / 36), math.floor(i / 6) % 6, i % 6
+    t[#t + 1] = string.format('#%02x%02x%02x', levels[r + 1], levels[g + 1], levels[b + 1])
+  end
+  for i = 0, 23 do
+    local v = 8 + 10 * i
+    t[#t + 1] = string.format('#%02x%02x%02x', v, v, v)
+  end
+  return t
+end)()
+
+return M

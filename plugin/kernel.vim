@@ -1,0 +1,96 @@
+" kernel.nvim - run code from Neovim in a running Jupyter kernel
+" Maintainer: the kernel.nvim developers
+" Help: :help kernel.txt
+
+if exists('g:loaded_kernel') || &compatible
+  finish
+endif
+let g:loaded_kernel = 1
+
+if !has('nvim-0.9')
+  " The one-line fallback: every command says why nothing happens.
+  for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
+        \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt']
+    execute 'command! -nargs=* -range' s:cmd
+          \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
+  endfor
+  finish
+endif
+
+" Section: Commands
+
+command! -nargs=? -complete=customlist,kernel#complete_connect KernelConnect
+      \ call kernel#connect(<q-args>)
+command! -bar KernelDisconnect call kernel#rpc('disconnect')
+command! -range KernelSend call kernel#send_lines(<line1>, <line2>)
+command! -bar KernelSendCell call kernel#send_cell(0)
+" No -bar: `|` and `"` belong to the code.
+command! -nargs=+ KernelExec call kernel#send(<q-args>)
+command! -bar KernelOutput call kernel#rpc('output')
+command! -bar KernelClear call kernel#rpc('clear')
+command! -bar KernelInterrupt call kernel#rpc('interrupt')
+
+" KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy', 'disconnected'.
+" It reads a variable the plugin keeps current, so a redraw never waits on the host.
+function! KernelStatus() abort
+  return get(g:, 'kernel_status', 'disconnected')
+endfunction
+
+" Section: Maps
+
+nnoremap <silent> <Plug>(KernelSendLine)
+      \ <Cmd>call kernel#send_lines(line('.'), line('.') + v:count1 - 1)<CR>
+xnoremap <silent> <Plug>(KernelSendSelection) :<C-u>call kernel#send_selection()<CR>
+nnoremap <silent> <expr> <Plug>(KernelSendMotion) kernel#send_motion()
+nnoremap <silent> <Plug>(KernelSendCell) <Cmd>call kernel#send_cell(0)<CR>
+nnoremap <silent> <Plug>(KernelSendCellAndNext) <Cmd>call kernel#send_cell(1)<CR>
+nnoremap <silent> <Plug>(KernelInterrupt) <Cmd>call kernel#rpc('interrupt')<CR>
+
+function! s:map(mode, lhs, rhs) abort
+  if !hasmapto(a:rhs, a:mode) && empty(mapcheck(a:lhs, a:mode))
+    execute a:mode . 'map' a:lhs a:rhs
+  endif
+endfunction
+
+if !get(g:, 'kernel_no_mappings', 0)
+  call s:map('n', '<LocalLeader>l', '<Plug>(KernelSendLine)')
+  call s:map('x', '<LocalLeader>s', '<Plug>(KernelSendSelection)')
+  call s:map('n', '<LocalLeader>s', '<Plug>(KernelSendMotion)')
+  call s:map('n', '<LocalLeader>c', '<Plug>(KernelSendCell)')
+  call s:map('n', '<LocalLeader>x', '<Plug>(KernelSendCellAndNext)')
+  call s:map('n', '<LocalLeader>i', '<Plug>(KernelInterrupt)')
+endif
+
+" Section: Highlights
+
+" Defaults only (`hi def`): a colour scheme or the user wins. Re-applied after :colorscheme,
+" which clears them.
+function! s:highlights() abort
+  hi def link KernelIn Title
+  hi def link KernelOut Identifier
+  hi def link KernelStderr WarningMsg
+  hi def link KernelError ErrorMsg
+  hi def link KernelInfo Comment
+  hi def KernelAnsiBold gui=bold cterm=bold
+  hi def KernelAnsiItalic gui=italic cterm=italic
+  hi def KernelAnsiUnderline gui=underline cterm=underline
+  let names = ['Black', 'Red', 'Green', 'Yellow', 'Blue', 'Magenta', 'Cyan', 'White']
+  let palette = ['#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd',
+        \ '#e5e5e5', '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff',
+        \ '#00ffff', '#ffffff']
+  for i in range(16)
+    let name = (i < 8 ? '' : 'Bright') . names[i % 8]
+    " A colour scheme's terminal palette, where it sets one, fits its background best.
+    let gui = get(g:, 'terminal_color_' . i, palette[i])
+    execute 'hi def KernelAnsi' . name 'ctermfg=' . i 'guifg=' . gui
+    execute 'hi def KernelAnsiBg' . name 'ctermbg=' . i 'guibg=' . gui
+  endfor
+endfunction
+
+call s:highlights()
+
+augroup kernel_highlights
+  autocmd!
+  autocmd ColorScheme * call s:highlights()
+        \ | lua package.loaded['kernel.output'] and require('kernel.output').redefine()
+augroup END

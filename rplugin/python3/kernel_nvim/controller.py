@@ -1,0 +1,330 @@
+"""What the commands do: the state between the editor and one kernel link.
+
+Everything here runs on the host's main thread, in pynvim's greenlets. The link's I/O thread
+only appends events to ``_pending`` and, if no flush is scheduled yet, schedules one with
+``nvim.async_call``: every event that arrives while the editor is busy applying the last batch
+is coalesced into the next, so a flood of output costs a handful of editor calls, not one each.
+Each flush ends in a single call into ``lua/kernel/output.lua``, which writes the buffer, the
+highlights, the status and the messages at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import render
+from .ansi import AnsiState
+from .errors import KernelError
+from .output import Block, OutputDocument
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_LINES = 20_000
+INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+
+
+@dataclass
+class Execution:
+    code: str
+    block: Block
+    source: dict[str, Any]
+    separated: bool  # a blank line stands before its header
+    count: int | None = None
+    streams: dict[str, AnsiState] = field(default_factory=dict)
+
+
+@dataclass
+class OutputView:
+    """The document behind one ``kernel://`` buffer."""
+
+    buffer_name: str
+    doc: OutputDocument
+    show: bool = False
+    focus: bool = False
+
+
+class Controller:
+    def __init__(self, nvim: Any) -> None:
+        self.nvim = nvim
+        self.link: Any = None  # KernelLink, imported lazily so a missing jupyter_client is told
+        self.conn: Any = None  # ConnectionInfo of the link
+        self.view: OutputView | None = None
+        self.executions: dict[str, Execution] = {}
+        self.state = "disconnected"
+        self._busy: set[str] = set()
+        self._shown_state: str | None = None
+        self._messages: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+        self._pending: list[tuple[Any, Any]] = []  # (link, event) from the I/O thread
+        self._flush_scheduled = False
+
+    # Commands.
+
+    def connect(self, target: str, cwd: str) -> None:
+        from . import connection
+        from .link import KernelLink
+
+        path = connection.resolve_connection_file(target, cwd)
+        conn = connection.load_connection_file(path, bool(self._option("kernel_allow_unsigned")))
+        self._drop_link()
+        self.conn = conn
+        if self.view is None or self.view.buffer_name != _buffer_name(conn):
+            self.view = OutputView(_buffer_name(conn), OutputDocument(self._max_lines()))
+        self.link = KernelLink(conn, self._events_from(conn))
+        self.state = "connecting"
+        self._busy.clear()
+        for warning in connection.security_warnings(conn):
+            self.say(warning, WARN)
+        self.link.start()
+        self.update()
+
+    def disconnect(self) -> None:
+        if self.link is None:
+            raise KernelError("not connected")
+        self._drop_link()
+        self.state = "disconnected"
+        self.update()
+
+    def send(self, code: str, source: dict[str, Any]) -> None:
+        code = _tidy(code)
+        if not code:
+            raise KernelError("nothing to send: the selection is empty")
+        link = self._require_link()
+        msg_id = link.execute(code)
+        view = self._require_view()
+        separated = len(view.doc) > 0
+        block = view.doc.new_block(_header(None, code, separated))
+        self.executions[msg_id] = Execution(code, block, source, separated)
+        view.show = True
+        self.update()
+
+    def interrupt(self) -> None:
+        self._require_link().interrupt()
+
+    def output(self) -> None:
+        view = self._require_view()
+        view.show = view.focus = True
+        self.update()
+
+    def clear(self) -> None:
+        self._require_view().doc.clear()
+        self.update()
+
+    def complete_connection(self, arglead: str) -> list[str]:
+        from . import connection
+
+        return connection.completion_candidates(arglead)
+
+    def say(self, text: str, level: int = INFO) -> None:
+        self._messages.append((f"[kernel] {text}", level))
+
+    # Events from the I/O thread.
+
+    def _events_from(self, conn: Any) -> Any:
+        def on_events(events: list[Any]) -> None:  # runs in the I/O thread
+            with self._lock:
+                self._pending.extend((conn, e) for e in events)
+                if self._flush_scheduled:
+                    return
+                self._flush_scheduled = True
+            self.nvim.async_call(self._flush)
+
+        return on_events
+
+    def _flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._flush_scheduled = False
+        for conn, event in pending:
+            if conn is self.conn:  # events of a link replaced since are stale
+                try:
+                    self._handle(event)
+                except Exception:
+                    log.exception("kernel.nvim: cannot handle %s", event.kind)
+        self.update()
+
+    def _handle(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "ready":
+            self.state = "idle"
+            self.say(f"Connected to {self.conn.name} ({_describe(event.msg['content'])})")
+        elif kind == "iopub":
+            self._on_iopub(event.msg)
+        elif kind == "shell":
+            self._on_reply(event.msg)
+        elif kind == "no_answer":
+            self._lose_link(
+                f"{self.conn.name} did not answer within "
+                f"{self.link.timing.handshake:g} s; not connected",
+                "not sent",
+            )
+        elif kind == "failed":
+            self._lose_link(f"cannot talk to {self.conn.name}: {event.text}", "not sent")
+        elif kind == "dead":
+            self.state = "dead"
+            self._end_executions("no reply: the kernel died")
+            self.say(f"{self.conn.short_name} stopped answering: the kernel died or hangs", ERROR)
+        elif kind == "alive":
+            self.state = "idle"
+            self.say(f"{self.conn.short_name} answers again")
+        elif kind == "interrupt" and event.text == "unanswered":
+            self.say(f"{self.conn.short_name} did not answer the interrupt request", WARN)
+
+    def _on_iopub(self, msg: dict[str, Any]) -> None:
+        msg_type = msg["msg_type"]
+        content = msg["content"]
+        parent = msg.get("parent_header", {}).get("msg_id")
+        if msg_type == "status":
+            self._on_status(parent, content.get("execution_state"))
+        execution = self.executions.get(parent) if parent else None
+        if execution is None or self.view is None:
+            return
+        doc = self.view.doc
+        if msg_type == "execute_input":
+            execution.count = content.get("execution_count")
+            header = _header(execution.count, execution.code, execution.separated)
+            doc.set_header(execution.block, header)
+        elif msg_type == "stream":
+            name = content.get("name", "stdout")
+            state = execution.streams.get(name, AnsiState())
+            segments, execution.streams[name] = render.render_stream(
+                name, content.get("text", ""), state
+            )
+            doc.append(execution.block, segments)
+        elif msg_type == "execute_result":
+            doc.append(execution.block, render.render_result(execution.count, content["data"]))
+        elif msg_type == "display_data":
+            doc.append(execution.block, render.render_display(content.get("data", {})))
+        elif msg_type == "error":
+            doc.append(
+                execution.block,
+                render.render_error(
+                    content.get("ename", ""),
+                    content.get("evalue", ""),
+                    content.get("traceback") or [],
+                ),
+            )
+        elif msg_type == "status" and content.get("execution_state") == "idle":
+            doc.finish(execution.block)
+            del self.executions[parent]
+
+    def _on_status(self, parent: str | None, state: str | None) -> None:
+        if state == "starting":
+            self._busy.clear()
+        elif parent and state == "busy":
+            self._busy.add(parent)
+        elif parent and state == "idle":
+            self._busy.discard(parent)
+        if self.state in ("idle", "busy"):
+            self.state = "busy" if self._busy else "idle"
+
+    def _on_reply(self, msg: dict[str, Any]) -> None:
+        parent = msg.get("parent_header", {}).get("msg_id")
+        execution = self.executions.get(parent) if parent else None
+        if execution is None or self.view is None:
+            return
+        if msg["content"].get("status") == "aborted":
+            text = "not run: an earlier execution raised an error"
+            self.view.doc.append(execution.block, render.render_notice(text))
+
+    def _lose_link(self, why: str, notice: str) -> None:
+        self._end_executions(notice)
+        self._drop_link()
+        self.state = "disconnected"
+        self.say(why, ERROR)
+
+    def _end_executions(self, notice: str) -> None:
+        if self.view is not None:
+            for execution in self.executions.values():
+                self.view.doc.append(execution.block, render.render_notice(notice))
+                self.view.doc.finish(execution.block)
+        self.executions.clear()
+
+    def _drop_link(self) -> None:
+        link, self.link = self.link, None
+        self.executions.clear()
+        self._busy.clear()
+        if link is not None:
+            link.close()
+
+    # Writing to the editor.
+
+    def update(self) -> None:
+        """Hand the editor everything that changed, in one call."""
+        payload: dict[str, Any] = {}
+        view = self.view
+        if view is not None:
+            edit = view.doc.take_edit()
+            payload["name"] = view.buffer_name
+            if edit is not None:
+                payload["edit"] = edit.__dict__
+            payload["show"], payload["focus"] = view.show, view.focus
+            view.show = view.focus = False
+        status = self.status_text()
+        if status != self._shown_state:
+            payload["status"] = self._shown_state = status
+        if self._messages:
+            payload["messages"], self._messages = self._messages, []
+        if not (payload.keys() & {"edit", "status", "messages"} or payload.get("show")):
+            return
+        lost = self.nvim.exec_lua("return require('kernel.output').update(...)", payload)
+        if lost and view is not None:  # the user wiped the buffer: write it all again
+            view.doc.invalidate()
+            self.update()
+
+    def status_text(self) -> str:
+        if self.conn is None or self.state == "disconnected":
+            return "disconnected"
+        return f"{self.conn.short_name} {self.state}"
+
+    # Helpers.
+
+    def _require_link(self) -> Any:
+        if self.link is None:
+            raise KernelError("not connected: use :KernelConnect first")
+        if self.state == "dead":
+            raise KernelError(f"{self.conn.short_name} is dead: :KernelConnect to try again")
+        return self.link
+
+    def _require_view(self) -> OutputView:
+        if self.view is None:
+            raise KernelError("no output yet: use :KernelConnect first")
+        return self.view
+
+    def _option(self, name: str) -> Any:
+        return self.nvim.vars.get(name)
+
+    def _max_lines(self) -> int:
+        value = self._option("kernel_output_max_lines")
+        return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_LINES
+
+
+def _buffer_name(conn: Any) -> str:
+    return f"kernel://{conn.name}"
+
+
+def _header(count: int | None, code: str, separated: bool) -> list[render.Segment]:
+    blank: list[render.Segment] = [("\n", ())] if separated else []
+    return blank + render.render_input(count, code)
+
+
+def _tidy(code: str) -> str:
+    """Dedent, so that an indented selection runs, and drop blank lines at either end."""
+    lines = code.replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return textwrap.dedent("\n".join(lines))
+
+
+def _describe(info: dict[str, Any]) -> str:
+    language = info.get("language_info", {})
+    parts = [f"{language.get('name', '?')} {language.get('version', '')}".strip()]
+    if info.get("implementation"):
+        parts.append(f"{info['implementation']} {info.get('implementation_version', '')}".strip())
+    return ", ".join(parts)

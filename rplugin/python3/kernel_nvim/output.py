@@ -1,0 +1,198 @@
+"""The output buffer's content as a model: blocks of lines, one block per execution.
+
+Output is routed to the block of the execution that caused it, wherever that block is, and the
+model keeps at most ``max_lines`` lines, trimming the oldest. The editor is told only what
+changed since the last time it asked (:meth:`OutputDocument.take_edit`): lines trimmed at the top
+and a tail to replace. Most output is appended at the end, so that tail is usually just the new
+lines, and lines that were trimmed before the editor ever saw them are never sent at all. That is
+what keeps a million-line flood cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .render import Segment
+
+# (start byte, end byte, highlight group) within one line: Neovim's columns are bytes.
+Span = tuple[int, int, str]
+
+
+@dataclass
+class Line:
+    text: str = ""
+    spans: list[Span] = field(default_factory=list)
+    size: int = 0  # len(text) in UTF-8 bytes, kept so that appending needs no re-encoding
+
+
+@dataclass
+class Block:
+    """The lines of one execution: a header (the code sent) and the output it caused."""
+
+    lines: list[Line] = field(default_factory=list)
+    header_len: int = 0
+    open_line: bool = False  # the last line did not end with a newline yet
+    closed: bool = False
+
+
+@dataclass
+class Edit:
+    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``."""
+
+    trim: int
+    start: int
+    lines: list[str]
+    # (row relative to start, start byte, end byte, group)
+    highlights: list[tuple[int, int, int, str]]
+
+
+class OutputDocument:
+    def __init__(self, max_lines: int) -> None:
+        self.max_lines = max(1, max_lines)
+        self.blocks: list[Block] = []
+        self._count = 0  # lines in all blocks
+        self._dirty: int | None = 0  # first line that differs from the editor's copy
+        self._trim = 0  # lines to delete at the top of the editor's copy
+
+    def __len__(self) -> int:
+        return self._count
+
+    def new_block(self, header: list[Segment]) -> Block:
+        block = Block()
+        self.blocks.append(block)
+        self.set_header(block, header)
+        return block
+
+    def set_header(self, block: Block, header: list[Segment]) -> None:
+        """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
+        new = Block()
+        _append(new, header)
+        old_len = min(block.header_len, len(block.lines))
+        start = self._offset(block)
+        if start is None:
+            return
+        block.lines[:old_len] = new.lines
+        block.header_len = len(new.lines)
+        if len(block.lines) == block.header_len:
+            block.open_line = new.open_line
+        self._count += len(new.lines) - old_len
+        self._mark(start)
+        self._enforce_cap()
+
+    def append(self, block: Block, segments: list[Segment]) -> None:
+        start = self._offset(block)
+        if start is None:
+            return
+        before = len(block.lines)
+        first_changed = before - 1 if block.open_line and before else before
+        _append(block, segments)
+        self._count += len(block.lines) - before
+        self._mark(start + first_changed)
+        self._enforce_cap()
+
+    def finish(self, block: Block) -> None:
+        """The execution is over: end its open line; once trimmed away, the block goes."""
+        if block.open_line:
+            self.append(block, [("\n", ())])
+        block.closed = True
+        self._prune()
+
+    def clear(self) -> None:
+        self._trim, self._dirty = 0, 0
+        for block in self.blocks:
+            block.lines.clear()
+            block.header_len = 0
+            block.open_line = False
+        self._count = 0
+        self._prune()
+
+    def take_edit(self) -> Edit | None:
+        """What changed since the last call, or None."""
+        if self._dirty is None and not self._trim:
+            return None
+        start = self._count if self._dirty is None else self._dirty
+        lines: list[str] = []
+        highlights: list[tuple[int, int, int, str]] = []
+        for row, line in enumerate(self._lines_from(start)):
+            lines.append(line.text)
+            highlights.extend((row, s, e, g) for s, e, g in line.spans)
+        edit = Edit(self._trim, start, lines, highlights)
+        self._trim, self._dirty = 0, None
+        return edit
+
+    def invalidate(self) -> None:
+        """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
+        self._trim, self._dirty = 0, 0
+
+    def _lines_from(self, start: int) -> list[Line]:
+        out: list[Line] = []
+        seen = 0
+        for block in self.blocks:
+            n = len(block.lines)
+            if seen + n > start:
+                out.extend(block.lines[max(0, start - seen) :])
+            seen += n
+        return out
+
+    def _offset(self, block: Block) -> int | None:
+        seen = 0
+        for b in reversed(self.blocks):  # output mostly goes to the newest blocks
+            if b is block:
+                return self._count - seen - len(b.lines)
+            seen += len(b.lines)
+        return None
+
+    def _mark(self, line: int) -> None:
+        self._dirty = line if self._dirty is None else min(self._dirty, line)
+
+    def _enforce_cap(self) -> None:
+        excess = self._count - self.max_lines
+        if excess <= 0:
+            return
+        removed = 0
+        for block in self.blocks:
+            if removed == excess:
+                break
+            n = min(len(block.lines), excess - removed)
+            del block.lines[:n]
+            block.header_len = max(0, block.header_len - n)
+            if not block.lines:
+                block.open_line = False
+            removed += n
+        self._count -= removed
+        # Lines before the dirty mark are in the editor's copy: delete them there too.
+        dirty = self._count + removed if self._dirty is None else self._dirty
+        self._trim += min(removed, dirty)
+        self._dirty = max(0, dirty - removed)
+        self._prune()
+
+    def _prune(self) -> None:
+        self.blocks = [b for b in self.blocks if b.lines or not b.closed]
+
+
+def _append(block: Block, segments: list[Segment]) -> None:
+    for text, groups in segments:
+        pieces = text.replace("\r\n", "\n").split("\n")
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            if i > 0:
+                block.open_line = False  # a newline ended the line before this piece
+            if i == last and not piece:
+                break  # the text ended with a newline: no new line is open yet
+            if not block.open_line:
+                block.lines.append(Line())
+                block.open_line = True
+            _extend_line(block.lines[-1], piece, groups)
+
+
+def _extend_line(line: Line, piece: str, groups: tuple[str, ...]) -> None:
+    if "\r" in piece:
+        # A carriage return starts the line over, as a terminal shows a progress bar.
+        line.text, line.spans, line.size = "", [], 0
+        piece = piece.rsplit("\r", 1)[1]
+    if not piece:
+        return
+    size = len(piece.encode("utf-8"))
+    line.spans.extend((line.size, line.size + size, g) for g in groups)
+    line.text += piece
+    line.size += size

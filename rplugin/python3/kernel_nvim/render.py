@@ -1,0 +1,134 @@
+"""Jupyter iopub message content turned into highlighted text, laid out like IPython's console.
+
+Everything here is pure: the caller writes the segments into the output buffer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from . import ansi
+from .ansi import AnsiState
+
+Groups = tuple[str, ...]
+"""Highlight group names applied to a piece of text (may be empty)."""
+
+Segment = tuple[str, Groups]
+"""A piece of text (may contain newlines) and its groups."""
+
+
+def render_input(count: int | None, code: str) -> list[Segment]:
+    """``In [n]: code``, with IPython's right-aligned ``...:`` on further lines."""
+    prompt = f"In [{' ' if count is None else count}]: "
+    continuation = "...: ".rjust(len(prompt))
+    lines = sanitize(code).split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    segments: list[Segment] = []
+    for i, line in enumerate(lines or [""]):
+        segments += [(continuation if i else prompt, _IN), (f"{line}\n", ())]
+    return segments
+
+
+def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Segment], AnsiState]:
+    """Stream text as sent (partial lines included) and the ANSI state to pass to the next one."""
+    segments, state = ansi.parse(sanitize(text), state)
+    if name == "stderr":
+        segments = [(piece, _STDERR + groups) for piece, groups in segments]
+    return segments, state
+
+
+def render_result(count: int | None, data: dict[str, Any]) -> list[Segment]:
+    """An execute_result: ``Out[n]:`` then its text/plain, like IPython."""
+    prompt: list[Segment] = [(f"Out[{' ' if count is None else count}]: ", _OUT)]
+    text = data.get("text/plain")
+    # Like IPython, start a multi-line repr on its own line so its columns line up.
+    if text is not None and "\n" in _plain(text).rstrip("\n"):
+        prompt.append(("\n", ()))
+    return _merge(_end_line([*prompt, *render_display(data)]))
+
+
+def render_display(data: dict[str, Any]) -> list[Segment]:
+    """A display_data: its text/plain, then a note naming the mimetypes that cannot be shown."""
+    segments: list[Segment] = []
+    if "text/plain" in data:
+        segments, _ = ansi.parse(_plain(data["text/plain"]))
+        segments = _end_line(segments)
+    others = [sanitize(str(mimetype)) for mimetype in data if mimetype != "text/plain"]
+    if others:
+        label = "also: " if "text/plain" in data else ""
+        segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
+    return _merge(segments)
+
+
+def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
+    """An error: its traceback, then ``ename: evalue`` unless the traceback already ends so."""
+    text = "\n".join(sanitize(entry) for entry in traceback)
+    segments, _ = ansi.parse(text)
+    segments = _end_line(segments) if segments else []
+    ename, evalue = ansi.strip(sanitize(ename)), ansi.strip(sanitize(evalue))
+    if not _shows_summary(ansi.strip(text), ename, evalue):
+        summary = f"{ename}: {evalue}" if evalue else ename
+        segments.append((f"{summary}\n", _ERROR))
+    return _merge(segments)
+
+
+def render_notice(text: str) -> list[Segment]:
+    """A line about the session rather than from the code, e.g. ``[kernel died]``."""
+    return [(f"[{ansi.strip(sanitize(text))}]\n", _INFO)]
+
+
+def sanitize(text: str) -> str:
+    """``text`` with U+FFFD for each code point that UTF-8 cannot encode (lone surrogates)."""
+    # isascii is O(1) in CPython; encode is one C pass: both far cheaper than the substitution.
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+_IN: Groups = ("KernelIn",)
+_OUT: Groups = ("KernelOut",)
+_STDERR: Groups = ("KernelStderr",)
+_ERROR: Groups = ("KernelError",)
+_INFO: Groups = ("KernelInfo",)
+
+# Surrogates are the only code points a str can hold that UTF-8 cannot encode.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _plain(value: Any) -> str:
+    # On the wire text/plain is a string; the list form is nbformat's, seen when replaying files.
+    text = "".join(value) if isinstance(value, list) else str(value)
+    return sanitize(text)
+
+
+def _end_line(segments: list[Segment]) -> list[Segment]:
+    if segments and segments[-1][0].endswith("\n"):
+        return segments
+    return [*segments, ("\n", ())]
+
+
+def _shows_summary(text: str, ename: str, evalue: str) -> bool:
+    # IPython writes "KeyboardInterrupt: " for an empty evalue where Python writes
+    # "KeyboardInterrupt"; an evalue may itself span several lines.
+    lines = (f"{ename}: {evalue}".rstrip(),) if evalue else (ename, f"{ename}:")
+    tail = text.rstrip()
+    return any(tail == line or tail.endswith(f"\n{line}") for line in lines)
+
+
+def _merge(segments: Iterable[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for text, groups in segments:
+        if not text:
+            continue
+        if merged and merged[-1][1] == groups:
+            merged[-1] = (merged[-1][0] + text, groups)
+        else:
+            merged.append((text, groups))
+    return merged
