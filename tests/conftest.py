@@ -185,9 +185,8 @@ class Editor:
         return "\n".join(self.output())
 
     def wait_output(self, text: str, timeout: float = 15.0) -> str:
-        return wait_for(
-            lambda: text in self.output_text() and self.output_text(), timeout, f"{text!r} in output"
-        )
+        what = f"{text!r} in output"
+        return wait_for(lambda: text in self.output_text() and self.output_text(), timeout, what)
 
     def connect(self, kernel: Kernel) -> None:
         self.nvim.command(f"KernelConnect {kernel.fragment}")
