@@ -1,0 +1,214 @@
+-- kernel.nvim: `:checkhealth kernel`.
+--
+-- Everything about Python is asked of the python3 host program itself, in one run of it: the
+-- packages must be importable there, not in whatever `python3` this process would find. The
+-- connection files are listed by kernel.nvim's own Python code, so the health check searches
+-- exactly where :KernelConnect does. Only file names are reported, never their contents: a
+-- connection file holds the kernel's key.
+
+local M = {}
+
+local health = vim.health or require('health')
+-- The names of Neovim 0.10+, else those of 0.9.
+local start = health.start or health.report_start
+local ok = health.ok or health.report_ok
+local warn = health.warn or health.report_warn
+local fail = health.error or health.report_error
+local info = health.info or health.report_info
+
+-- Import name and pip name of each package the host needs.
+local PACKAGES = {
+  { name = 'pynvim', pip = 'pynvim' },
+  { name = 'jupyter_client', pip = 'jupyter_client' },
+  { name = 'zmq', pip = 'pyzmq' },
+}
+local NEWEST_FILES = 5
+
+-- Run by the host program with the arguments: the repo's rplugin/python3, how many files to
+-- describe, then `import name:pip name` of each package. Prints one JSON object as its last line.
+local SCRIPT = [[
+import json, os, sys, types
+
+report = {"python": sys.version.split()[0], "python_ok": sys.version_info >= (3, 9),
+          "modules": {}}
+try:
+    from importlib.metadata import version
+except ImportError:
+    version = None
+for module, dist in (arg.split(":") for arg in sys.argv[3:]):
+    try:
+        imported = __import__(module)
+    except Exception as e:
+        report["modules"][module] = {"error": "%s: %s" % (type(e).__name__, e)}
+        continue
+    try:
+        found = version(dist) if version else imported.__version__
+    except Exception:
+        found = getattr(imported, "__version__", "?")
+    report["modules"][module] = {"version": str(found)}
+    if module == "zmq":
+        report["modules"][module]["libzmq"] = imported.zmq_version()
+try:
+    # The package's __init__ imports pynvim, which connection does not need: with a bare package
+    # object the files are listed even in a python that lacks pynvim.
+    package = types.ModuleType("kernel_nvim")
+    package.__path__ = [os.path.join(sys.argv[1], "kernel_nvim")]
+    sys.modules["kernel_nvim"] = package
+    from kernel_nvim import connection
+
+    files = connection.list_connection_files()
+    newest = []
+    for path in files[:int(sys.argv[2])]:
+        try:
+            alive = connection.looks_alive(connection.load_connection_file(path, True))
+        except Exception:
+            alive = False
+        newest.append({"name": os.path.basename(path), "alive": alive})
+    report["connections"] = {"dirs": connection.search_dirs(), "count": len(files),
+                             "newest": newest}
+except Exception as e:
+    report["connections"] = {"error": "%s: %s" % (type(e).__name__, e)}
+print(json.dumps(report))
+]]
+
+local function check_neovim()
+  local v = vim.version()
+  local text = string.format('Neovim %d.%d.%d', v.major, v.minor, v.patch)
+  if vim.fn.has('nvim-0.9') == 1 then
+    ok(text)
+  else
+    fail(text .. ': kernel.nvim needs Neovim 0.9 or newer')
+  end
+end
+
+local function host_program()
+  if vim.g.python3_host_prog and vim.g.python3_host_prog ~= '' then
+    return vim.fn.expand(vim.g.python3_host_prog), 'g:python3_host_prog'
+  end
+  local found, prog = pcall(vim.fn['provider#python3#Prog'])
+  if found and type(prog) == 'string' and prog ~= '' then
+    return prog, 'found by the python3 provider'
+  end
+  return 'python3', 'default'
+end
+
+local function repo_root()
+  local source = debug.getinfo(1, 'S').source:gsub('^@', '')
+  return vim.fn.fnamemodify(source, ':p:h:h:h')
+end
+
+-- The host program's report, or nil and why not.
+local function ask_python(prog)
+  local argv = { prog, '-c', SCRIPT, repo_root() .. '/rplugin/python3', tostring(NEWEST_FILES) }
+  for _, package in ipairs(PACKAGES) do
+    argv[#argv + 1] = package.name .. ':' .. package.pip
+  end
+  local output = vim.fn.system(argv)
+  if vim.v.shell_error ~= 0 then
+    return nil, string.format('%s failed (exit %d): %s', prog, vim.v.shell_error, output)
+  end
+  -- stderr is mixed in: warnings Python prints on startup come before the report.
+  local lines = vim.split(output, '\n', { trimempty = true })
+  local decoded, report = pcall(vim.json.decode, lines[#lines] or '')
+  if not decoded or type(report) ~= 'table' then
+    return nil, string.format('%s printed no report: %s', prog, output)
+  end
+  return report
+end
+
+local function check_python()
+  start('Python host')
+  if vim.g.loaded_python3_provider == 0 then
+    fail('the python3 provider is disabled (g:loaded_python3_provider = 0)')
+    return nil
+  end
+  local prog, origin = host_program()
+  if vim.fn.executable(prog) ~= 1 then
+    fail(string.format('python3 host program not found: %s (%s)', prog, origin), {
+      'Install Python 3 or set g:python3_host_prog; see :checkhealth provider',
+    })
+    return nil
+  end
+  local report, why = ask_python(prog)
+  if not report then
+    fail(why)
+    return nil
+  end
+  local host = string.format('python3 host program: %s (%s), Python %s', prog, origin,
+    report.python)
+  if report.python_ok then
+    ok(host)
+  else
+    fail(host .. ': kernel.nvim needs Python 3.9 or newer', {
+      'point g:python3_host_prog at a newer python; see :checkhealth provider',
+    })
+  end
+  for _, package in ipairs(PACKAGES) do
+    local found = report.modules[package.name] or {}
+    if found.version then
+      local libzmq = found.libzmq and (', libzmq ' .. found.libzmq) or ''
+      ok(string.format('%s %s%s', package.pip, found.version, libzmq))
+    else
+      fail(string.format('%s is missing: %s', package.pip, found.error or 'not importable'), {
+        string.format('%s -m pip install %s', prog, package.pip),
+      })
+    end
+  end
+  return report
+end
+
+local function check_registered()
+  start('Remote plugin')
+  if vim.fn.exists('*KernelRpc') == 1 or vim.fn.exists('#FuncUndefined#KernelRpc') == 1 then
+    ok('registered: KernelRpc is defined')
+  else
+    fail('not registered: KernelRpc is not defined', {
+      'run :UpdateRemotePlugins and restart Neovim',
+    })
+  end
+end
+
+local function check_connections(report)
+  start('Kernels')
+  local connections = report and report.connections
+  if not connections then
+    warn('not searched: the python3 host program does not work (see above)')
+    return
+  end
+  if connections.error then
+    warn('cannot search for connection files: ' .. connections.error)
+    return
+  end
+  local dirs = vim.tbl_map(function(d)
+    return vim.fn.fnamemodify(d, ':~')
+  end, connections.dirs)
+  info('searched: ' .. (#dirs > 0 and table.concat(dirs, ', ') or 'no such directory exists yet'))
+  if connections.count == 0 then
+    info('no kernels running: no connection file found (start one, e.g. `ipython kernel`)')
+    return
+  end
+  info(string.format('%d connection file(s), newest first:', connections.count))
+  for _, file in ipairs(connections.newest) do
+    info(string.format('  %s (%s)', file.name, file.alive and 'answers' or 'no answer'))
+  end
+end
+
+local function check_status()
+  start('Status')
+  if vim.fn.exists('*KernelStatus') == 1 then
+    info('KernelStatus(): ' .. vim.fn.KernelStatus())
+  else
+    warn('plugin/kernel.vim is not loaded: KernelStatus() is not defined')
+  end
+end
+
+function M.check()
+  start('Neovim')
+  check_neovim()
+  local report = check_python()
+  check_registered()
+  check_connections(report)
+  check_status()
+end
+
+return M
