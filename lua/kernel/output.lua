@@ -85,8 +85,10 @@ local function apply(buf, edit)
     api.nvim_buf_set_lines(buf, 0, edit.trim, false, {})
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
-  api.nvim_buf_clear_namespace(buf, ns, start, -1)
-  api.nvim_buf_set_lines(buf, start, -1, false, edit.lines)
+  if edit.replace then
+    api.nvim_buf_clear_namespace(buf, ns, start, -1)
+    api.nvim_buf_set_lines(buf, start, -1, false, edit.lines)
+  end
   vim.bo[buf].modifiable = false
   for _, h in ipairs(edit.highlights) do
     define(h[4])
@@ -135,14 +137,18 @@ local function show(buf, focus)
 end
 
 -- u: { name, edit = {trim, start, lines, highlights}, show, focus, status, messages }.
--- Returns true when the buffer had been wiped and was made anew: the caller sends it all again.
 function M.update(u)
   local lost = false
   if u.name and (u.edit or u.show) then
     local buf, created = buffer(u.name)
     if u.edit then
       lost = created and (u.edit.start > 0 or u.edit.trim > 0)
-      if not lost then
+      if lost then
+        -- The user wiped the buffer: ask the host for all of it again.
+        vim.schedule(function()
+          vim.fn.KernelRpc('resend')
+        end)
+      else
         apply(buf, u.edit)
       end
     end
@@ -161,7 +167,6 @@ function M.update(u)
   for _, m in ipairs(u.messages or {}) do
     vim.notify(m[1], m[2])
   end
-  return lost
 end
 
 -- The xterm 256-colour palette, for KernelAnsi256_<n>.

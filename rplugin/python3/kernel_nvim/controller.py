@@ -19,11 +19,13 @@ from typing import Any
 from . import render
 from .ansi import AnsiState
 from .errors import KernelError
-from .output import Block, OutputDocument
+from .output import Block, Edit, OutputDocument
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LINES = 20_000
+CHUNK_LINES = 2_000  # lines per editor call: about a millisecond of the editor's time
+UPDATE = "require('kernel.output').update(...)"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 
 
@@ -254,26 +256,43 @@ class Controller:
     # Writing to the editor.
 
     def update(self) -> None:
-        """Hand the editor everything that changed, in one call."""
-        payload: dict[str, Any] = {}
+        """Hand the editor everything that changed.
+
+        A small change is one notification: the host does not wait for the editor. A large one
+        (a flood of output) goes in slices, each a request, so that the editor serves the user
+        between them; if more output arrives meanwhile, the rest waits for the next flush, by
+        which time part of it may have been trimmed and need never be written.
+        """
+        head: dict[str, Any] = {}
         view = self.view
+        edit = view.doc.take_edit() if view else None
         if view is not None:
-            edit = view.doc.take_edit()
-            payload["name"] = view.buffer_name
-            if edit is not None:
-                payload["edit"] = edit.__dict__
-            payload["show"], payload["focus"] = view.show, view.focus
+            head.update(name=view.buffer_name, show=view.show, focus=view.focus)
             view.show = view.focus = False
         status = self.status_text()
         if status != self._shown_state:
-            payload["status"] = self._shown_state = status
+            head["status"] = self._shown_state = status
         if self._messages:
-            payload["messages"], self._messages = self._messages, []
-        if not (payload.keys() & {"edit", "status", "messages"} or payload.get("show")):
+            head["messages"], self._messages = self._messages, []
+        if edit is None or max(len(edit.lines), edit.trim) <= CHUNK_LINES:
+            if edit is not None:
+                head["edit"] = edit.__dict__
+            if head.keys() & {"edit", "status", "messages"} or head.get("show"):
+                self.nvim.exec_lua(UPDATE, head, async_=True)
             return
-        lost = self.nvim.exec_lua("return require('kernel.output').update(...)", payload)
-        if lost and view is not None:  # the user wiped the buffer: write it all again
-            view.doc.invalidate()
+        assert view is not None
+        for chunk in _slices(edit):
+            self.nvim.exec_lua(UPDATE, {**head, "edit": chunk.__dict__})
+            head = {"name": view.buffer_name}
+            sent = chunk.start + len(chunk.lines)
+            if chunk.replace and self._pending and sent < edit.start + len(edit.lines):
+                view.doc.resend_from(sent)
+                return
+
+    def resend(self) -> None:
+        """The user wiped the output buffer: write it all again."""
+        if self.view is not None:
+            self.view.doc.invalidate()
             self.update()
 
     def status_text(self) -> str:
@@ -301,6 +320,19 @@ class Controller:
     def _max_lines(self) -> int:
         value = self._option("kernel_output_max_lines")
         return int(value) if isinstance(value, int) and value > 0 else DEFAULT_MAX_LINES
+
+
+def _slices(edit: Edit) -> list[Edit]:
+    """Split an edit into trims, then appends, of at most CHUNK_LINES lines each."""
+    slices = [
+        Edit(min(CHUNK_LINES, edit.trim - done), 0, [], [], replace=False)
+        for done in range(0, edit.trim, CHUNK_LINES)
+    ]
+    for offset in range(0, max(1, len(edit.lines)), CHUNK_LINES):
+        end = offset + CHUNK_LINES
+        highlights = [(r - offset, s, e, g) for r, s, e, g in edit.highlights if offset <= r < end]
+        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights))
+    return slices
 
 
 def _buffer_name(conn: Any) -> str:

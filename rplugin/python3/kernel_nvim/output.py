@@ -18,11 +18,12 @@ from .render import Segment
 Span = tuple[int, int, str]
 
 
-@dataclass
 class Line:
-    text: str = ""
-    spans: list[Span] = field(default_factory=list)
-    size: int = 0  # len(text) in UTF-8 bytes, kept so that appending needs no re-encoding
+    __slots__ = ("text", "spans")
+
+    def __init__(self, text: str = "", spans: list[Span] | None = None) -> None:
+        self.text = text
+        self.spans: list[Span] = spans or []
 
 
 @dataclass
@@ -37,13 +38,15 @@ class Block:
 
 @dataclass
 class Edit:
-    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``."""
+    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``
+    (unless ``replace`` is false: an edit that only trims)."""
 
     trim: int
     start: int
     lines: list[str]
     # (row relative to start, start byte, end byte, group)
     highlights: list[tuple[int, int, int, str]]
+    replace: bool = True
 
 
 class OutputDocument:
@@ -120,6 +123,10 @@ class OutputDocument:
         self._trim, self._dirty = 0, None
         return edit
 
+    def resend_from(self, line: int) -> None:
+        """The editor got the lines before ``line`` of the last edit, not the rest."""
+        self._mark(line)
+
     def invalidate(self) -> None:
         """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
         self._trim, self._dirty = 0, 0
@@ -172,27 +179,41 @@ class OutputDocument:
 
 def _append(block: Block, segments: list[Segment]) -> None:
     for text, groups in segments:
+        if not text:
+            continue
         pieces = text.replace("\r\n", "\n").split("\n")
-        last = len(pieces) - 1
-        for i, piece in enumerate(pieces):
-            if i > 0:
-                block.open_line = False  # a newline ended the line before this piece
-            if i == last and not piece:
-                break  # the text ended with a newline: no new line is open yet
-            if not block.open_line:
-                block.lines.append(Line())
-                block.open_line = True
-            _extend_line(block.lines[-1], piece, groups)
+        if block.open_line:
+            _extend_line(block.lines[-1], pieces[0], groups)
+        else:
+            block.lines.append(_new_line(pieces[0], groups))
+        if len(pieces) == 1:
+            block.open_line = True
+            continue
+        # A flood is mostly here: whole lines, usually without highlights.
+        block.lines.extend([_new_line(p, groups) for p in pieces[1:-1]])
+        tail = pieces[-1]
+        block.open_line = bool(tail)  # text ending in a newline leaves no line open
+        if tail:
+            block.lines.append(_new_line(tail, groups))
+
+
+def _new_line(piece: str, groups: tuple[str, ...]) -> Line:
+    if groups or "\r" in piece:
+        line = Line()
+        _extend_line(line, piece, groups)
+        return line
+    return Line(piece)
 
 
 def _extend_line(line: Line, piece: str, groups: tuple[str, ...]) -> None:
     if "\r" in piece:
         # A carriage return starts the line over, as a terminal shows a progress bar.
-        line.text, line.spans, line.size = "", [], 0
+        line.text, line.spans = "", []
         piece = piece.rsplit("\r", 1)[1]
     if not piece:
         return
-    size = len(piece.encode("utf-8"))
-    line.spans.extend((line.size, line.size + size, g) for g in groups)
+    if groups:
+        start = len(line.text.encode("utf-8"))
+        end = start + len(piece.encode("utf-8"))
+        line.spans.extend((start, end, g) for g in groups)
     line.text += piece
-    line.size += size

@@ -27,6 +27,7 @@ METHODS = {
     "output",
     "clear",
     "complete_connection",
+    "resend",
 }
 
 

@@ -1,0 +1,367 @@
+"""The real parts the benchmark drives: an ipykernel started from its own connection file, headless
+Neovims with kernel.nvim registered through a temporary manifest, a bare jupyter_client client
+(the floor), and a sampler of the editor's RPC latency on a second connection.
+
+Waits never poll the editor on a timer when latency is being measured: a Lua helper inside Neovim
+watches the output buffer with ``nvim_buf_attach`` and the status with the plugin's
+``KernelStatusChanged`` event, and tells this process with ``rpcnotify``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pynvim
+from jupyter_client import BlockingKernelClient
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+Message = dict[str, Any]
+
+
+def nvim_bin() -> str:
+    """$NVIM_BIN, else the Neovim `make` installed (.venv/nvim-path), else the one on PATH."""
+    if os.environ.get("NVIM_BIN"):
+        return os.environ["NVIM_BIN"]
+    recorded = REPO / ".venv" / "nvim-path"
+    if recorded.exists():
+        return str(REPO / recorded.read_text().strip())
+    found = shutil.which("nvim")
+    if not found:
+        sys.exit("no Neovim: run `make bench`, which installs one")
+    return found
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `condition` (for untimed waits only) until it is true; raise after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.005)
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+# Section: the sandbox and the kernel
+
+
+class Sandbox:
+    """A HOME, a 0700 Jupyter runtime dir and a manifest of the bench's own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.runtime = root / "runtime"
+        self.manifest = root / "rplugin.vim"
+        self.home.mkdir()
+        self.runtime.mkdir(mode=0o700)
+
+    def env(self, manifest: Path | None = None) -> dict[str, str]:
+        home = self.home
+        return dict(
+            os.environ,
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / "config"),
+            XDG_DATA_HOME=str(home / "data"),
+            XDG_STATE_HOME=str(home / "state"),
+            NVIM_RPLUGIN_MANIFEST=str(manifest or self.manifest),
+            JUPYTER_RUNTIME_DIR=str(self.runtime),
+            IPYTHONDIR=str(home / "ipython"),
+            KERNEL_BENCH_PYTHON=PYTHON,
+            KERNEL_BENCH_REPO=str(REPO),
+        )
+
+    def register_plugin(self) -> None:
+        subprocess.run(
+            [nvim_bin(), "--headless", *editor_args(), "+UpdateRemotePlugins", "+qa!"],
+            env=self.env(), check=True, timeout=120, capture_output=True,
+        )  # fmt: skip
+        if "kernel_nvim" not in self.manifest.read_text():
+            sys.exit(f"UpdateRemotePlugins did not register kernel_nvim in {self.manifest}")
+
+
+def editor_args(plugin: bool = True) -> list[str]:
+    """-u NORC: no user config, but plugins load, rplugin.vim among them."""
+    rtp = ["--cmd", "let &rtp = $KERNEL_BENCH_REPO . ',' . &rtp"] if plugin else []
+    return [
+        "-u", "NORC", "-i", "NONE", "-n", *rtp,
+        "--cmd", "let g:python3_host_prog = $KERNEL_BENCH_PYTHON",
+        "--cmd", "set nomore shortmess+=I",  # a -- more -- prompt would hang the API
+    ]  # fmt: skip
+
+
+class Kernel:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.path = sandbox.runtime / f"kernel-{uuid.uuid4().hex[:8]}.json"
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "ipykernel_launcher", "-f", str(self.path),
+             "--HistoryManager.hist_file=:memory:"],
+            env=sandbox.env(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(lambda: self.path.exists() and self.path.stat().st_size > 0, 30, "kernel")
+
+    @property
+    def fragment(self) -> str:
+        return self.path.stem.removeprefix("kernel-")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+# Section: the floor
+
+
+class BareClient:
+    """jupyter_client's BlockingKernelClient with no editor: what the plugin is compared to."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.client = BlockingKernelClient(connection_file=str(kernel.path))
+        self.client.load_connection_file()
+        self.client.start_channels(hb=False, stdin=False)
+        self.client.wait_for_ready(timeout=30)
+
+    def drain(self) -> None:
+        """Drop what other clients' executions left queued on iopub."""
+        while self.client.iopub_channel.msg_ready():
+            self.client.get_iopub_msg(timeout=1)
+
+    def execute(self, code: str) -> float:
+        """Seconds from execute_request to this request's idle (output included)."""
+        self.drain()
+        start = time.perf_counter()
+        msg_id = self.client.execute(code)
+        self.until(msg_id, _is_idle)
+        return time.perf_counter() - start
+
+    def interrupt(self) -> float:
+        """Seconds from interrupt_request to the KeyboardInterrupt of a running loop."""
+        self.drain()
+        msg_id = self.client.execute("while True: pass")
+        self.until(msg_id, lambda m: m["msg_type"] == "status")  # busy: the loop runs
+        time.sleep(0.2)
+        start = time.perf_counter()
+        self.client.control_channel.send(self.client.session.msg("interrupt_request", {}))
+        self.until(msg_id, lambda m: m["content"].get("ename") == "KeyboardInterrupt")
+        elapsed = time.perf_counter() - start
+        self.until(msg_id, _is_idle)
+        return elapsed
+
+    def until(self, msg_id: str, done: Callable[[Message], bool]) -> None:
+        while True:
+            msg = self.client.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and done(msg):
+                return
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+
+def _is_idle(msg: Message) -> bool:
+    return msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
+
+
+# Section: the editor
+
+# Runs in Neovim, called with the bench's channel. Every notification carries a sequence number, so
+# a wait armed at number n ignores whatever was already queued before it.
+HELPER = """
+local chan = ...
+local api = vim.api
+local bench = { seq = 0, attached = {} }
+_G.kernel_bench = bench
+
+local function notify(name, value)
+  bench.seq = bench.seq + 1
+  vim.rpcnotify(chan, name, bench.seq, value)
+end
+
+local function on_lines(_, buf, _, first, _, new_last)
+  local want = bench.want
+  if not want then return end
+  -- The awaited line is the newest: look at the end of the change only, however large it is.
+  local tail = api.nvim_buf_get_lines(buf, math.max(first, new_last - 50), new_last, false)
+  for _, line in ipairs(tail) do
+    if line == want or (bench.contains and line:find(want, 1, true)) then
+      bench.want = nil
+      notify('bench_line', line)
+      return
+    end
+  end
+end
+
+local function attach()
+  for _, buf in ipairs(api.nvim_list_bufs()) do
+    if not bench.attached[buf] and api.nvim_buf_get_name(buf):match('^kernel://') then
+      bench.attached[buf] = api.nvim_buf_attach(buf, false, { on_lines = on_lines })
+    end
+  end
+end
+
+function bench.arm(want, contains, timeout_ms)
+  attach()
+  bench.want, bench.contains = want, contains
+  local seq = bench.seq
+  vim.defer_fn(function() notify('bench_timeout', seq) end, timeout_ms)
+  return seq
+end
+
+api.nvim_create_autocmd('User', { pattern = 'KernelStatusChanged', callback = function()
+  attach()  -- the plugin creates the output buffer in the same update
+  notify('bench_status', vim.fn.KernelStatus())
+end })
+"""
+
+_socket_ids = itertools.count()
+
+
+class Editor:
+    """`nvim --embed --headless` with kernel.nvim, also listening on a socket for a sampler."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.socket = sandbox.root / f"nvim-{os.getpid()}-{next(_socket_ids)}.sock"
+        argv = [nvim_bin(), "--embed", "--headless", "--listen", str(self.socket), *editor_args()]
+        self.nvim = pynvim.attach("child", argv=argv)  # with this process's environment
+        self.nvim.exec_lua(HELPER, self.nvim.channel_id)
+
+    def send(self, code: str) -> None:
+        """Issue `:KernelExec {code}` without waiting for Neovim."""
+        self.nvim.command(f"KernelExec {code}", async_=True)
+
+    def arm(self, want: str | None, contains: bool = False, timeout: float = 30) -> int:
+        """Watch for an output line equal to (or containing) `want`; returns the wait's ticket."""
+        lua = "return kernel_bench.arm(...)"
+        return int(self.nvim.exec_lua(lua, want, contains, int(timeout * 1000)))
+
+    def arm_status(self, timeout: float = 30) -> int:
+        return self.arm(None, False, timeout)
+
+    def wait(self, event: str, ticket: int, accept: Callable[[Any], bool] = bool) -> Any:
+        """Block on notifications until `event` (newer than `ticket`) has an accepted value."""
+        while True:
+            message = self.nvim.next_message()
+            if message is None or message[0] != "notification":
+                continue
+            _, name, (seq, value) = message
+            if name == "bench_timeout" and value == ticket:
+                raise TimeoutError(f"no {event} within the wait's deadline")
+            if name == event and seq > ticket and accept(value):
+                return value
+
+    def wait_status(self, ticket: int, state: str) -> None:
+        self.wait("bench_status", ticket, lambda s: str(s).endswith(" " + state))
+
+    def status(self) -> str:
+        return str(self.nvim.call("KernelStatus"))
+
+    def wait_idle(self) -> None:
+        wait_until(lambda: self.status().endswith(" idle"), 60, "kernel idle")
+
+    def connect(self, kernel: Kernel) -> None:
+        ticket = self.arm_status()
+        self.nvim.command(f"KernelConnect {kernel.fragment}", async_=True)
+        self.wait_status(ticket, "idle")
+
+    def pid(self) -> int:
+        return int(self.nvim.call("getpid"))
+
+    def host_pid(self) -> int:
+        """The python3 remote-plugin host: a python child of Neovim."""
+        for pid, ppid, cmdline in _processes():
+            if ppid == self.pid() and "python" in cmdline:
+                return pid
+        raise LookupError("no python3 host under Neovim")
+
+    def close(self) -> None:
+        try:
+            self.nvim.command("qa!", async_=True)
+            self.nvim.close()
+        except (OSError, EOFError):  # already gone
+            pass
+
+
+def _processes() -> Iterator[tuple[int, int, str]]:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # exited meanwhile
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        yield int(entry.name), ppid, cmdline
+
+
+@contextmanager
+def editor(sandbox: Sandbox) -> Iterator[Editor]:
+    e = Editor(sandbox)
+    try:
+        yield e
+    finally:
+        e.close()
+
+
+# Section: measuring
+
+
+class RpcSampler:
+    """Times `nvim_get_mode` every `period` s from a thread with a connection of its own."""
+
+    def __init__(self, socket: Path, period: float = 0.02) -> None:
+        self.socket = socket
+        self.period = period
+        self.samples: list[float] = []  # seconds
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rpc sampler", daemon=True)
+
+    def __enter__(self) -> RpcSampler:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        nvim = pynvim.attach("socket", path=str(self.socket))
+        self._ready.set()
+        next_at = time.perf_counter()
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            nvim.api.get_mode()
+            self.samples.append(time.perf_counter() - start)
+            next_at += self.period
+            self._stop.wait(max(0.0, next_at - time.perf_counter()))
+        nvim.close()
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in kB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+def reset_peak(pid: int) -> None:
+    """Make VmHWM start again from the current RSS (Linux >= 4.0)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
