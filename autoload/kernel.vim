@@ -66,16 +66,21 @@ function! kernel#send_selection() abort
 endfunction
 
 " The operator: `<Plug>(KernelSendMotion)ip` sends a paragraph, and `.` sends again.
+" The view is saved before `g@` moves the cursor to the start of the motion, and restored after.
 function! kernel#send_motion(...) abort
   if a:0 == 0
+    let s:view = winsaveview()
     set operatorfunc=kernel#send_motion
     return 'g@'
   endif
-  let view = winsaveview()
   let command = {'line': "'[V']", 'char': '`[v`]', 'block': "`[\<C-v>`]"}[a:1]
   let text = s:yank(command)
-  call winrestview(view)
-  call kernel#send(text, line("'["))
+  let first = line("'[")
+  if exists('s:view')
+    call winrestview(s:view)
+    unlet s:view
+  endif
+  call kernel#send(text, first)
 endfunction
 
 " Yank what `select` selects, leaving registers, 'selection' and 'clipboard' as they were.
