@@ -108,10 +108,9 @@ local function open_window(buf)
   vim.cmd(position .. ' ' .. (size > 0 and size or '') .. 'split')
   local win = api.nvim_get_current_win()
   api.nvim_win_set_buf(win, buf)
-  for option, value in pairs({ number = false, relativenumber = false, signcolumn = 'no',
-                               spell = false, list = false, foldcolumn = '0' }) do
-    api.nvim_set_option_value(option, value, { win = win, scope = 'local' })
-  end
+  local wo = vim.wo[win]
+  wo.number, wo.relativenumber, wo.signcolumn = false, false, 'no'
+  wo.spell, wo.list, wo.foldcolumn = false, false, '0'
   if vim.bo[buf].filetype == '' then
     -- Set here, in the output window, so that FileType hooks setting window options hit it.
     vim.bo[buf].filetype = 'kernel-output'
