@@ -36,6 +36,7 @@ class Execution:
     source: dict[str, Any]
     separated: bool  # a blank line stands before its header
     count: int | None = None
+    other: bool = False  # run by another client of the kernel (a console, a notebook)
     streams: dict[str, AnsiState] = field(default_factory=dict)
 
 
@@ -99,7 +100,7 @@ class Controller:
         msg_id = link.execute(code)
         view = self._require_view()
         separated = len(view.doc) > 0
-        block = view.doc.new_block(_header(None, code, separated))
+        block = view.doc.new_block(_header(None, code, separated, False))
         self.executions[msg_id] = Execution(code, block, source, separated)
         view.show = True
         self.update()
@@ -183,12 +184,14 @@ class Controller:
         if msg_type == "status":
             self._on_status(parent, content.get("execution_state"))
         execution = self.executions.get(parent) if parent else None
+        if execution is None and msg_type == "execute_input" and self._from_other(msg):
+            execution = self._other_execution(parent, content)
         if execution is None or self.view is None:
             return
         doc = self.view.doc
         if msg_type == "execute_input":
             execution.count = content.get("execution_count")
-            header = _header(execution.count, execution.code, execution.separated)
+            header = _header(execution.count, execution.code, execution.separated, execution.other)
             doc.set_header(execution.block, header)
         elif msg_type == "stream":
             name = content.get("name", "stdout")
@@ -213,6 +216,21 @@ class Controller:
         elif msg_type == "status" and content.get("execution_state") == "idle":
             doc.finish(execution.block)
             del self.executions[parent]
+
+    def _from_other(self, msg: dict[str, Any]) -> bool:
+        """Caused by another client: its requests carry that client's session id."""
+        session = msg.get("parent_header", {}).get("session")
+        return bool(session) and session != self.link.session.session
+
+    def _other_execution(self, parent: str, content: dict[str, Any]) -> Execution | None:
+        if self.view is None or self._option("kernel_show_other_output") == 0:
+            return None
+        code = content.get("code", "")
+        separated = len(self.view.doc) > 0
+        block = self.view.doc.new_block(_header(None, code, separated, True))
+        execution = Execution(code, block, {}, separated, other=True)
+        self.executions[parent] = execution
+        return execution
 
     def _on_status(self, parent: str | None, state: str | None) -> None:
         if state == "starting":
@@ -339,9 +357,10 @@ def _buffer_name(conn: Any) -> str:
     return f"kernel://{conn.name}"
 
 
-def _header(count: int | None, code: str, separated: bool) -> list[render.Segment]:
+def _header(count: int | None, code: str, separated: bool, other: bool) -> list[render.Segment]:
     blank: list[render.Segment] = [("\n", ())] if separated else []
-    return blank + render.render_input(count, code)
+    label: list[render.Segment] = [("[other] ", ("KernelInfo",))] if other else []
+    return blank + label + render.render_input(count, code)
 
 
 def _tidy(code: str) -> str:
