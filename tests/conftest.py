@@ -190,7 +190,8 @@ class Editor:
 
     def connect(self, kernel: Kernel) -> None:
         self.nvim.command(f"KernelConnect {kernel.fragment}")
-        wait_for(lambda: self.status().endswith("idle"), 30, f"connected to {kernel.path.name}")
+        want = f"{kernel.path.stem} idle"
+        wait_for(lambda: self.status() == want, 30, f"connected to {kernel.path.name}")
 
     def set_lines(self, lines: list[str], filetype: str = "python") -> None:
         self.nvim.command(f"setlocal filetype={filetype}")

@@ -37,6 +37,14 @@ class Execution:
     separated: bool  # a blank line stands before its header
     count: int | None = None
     other: bool = False  # run by another client of the kernel (a console, a notebook)
+    # The idle status (iopub) and the reply (shell) come on different sockets, in either order.
+    idle: bool = False
+    replied: bool = False
+
+    @property
+    def over(self) -> bool:
+        return self.idle and (self.replied or self.other)  # other clients get their own replies
+
     streams: dict[str, AnsiState] = field(default_factory=dict)
 
 
@@ -215,7 +223,8 @@ class Controller:
             )
         elif msg_type == "status" and content.get("execution_state") == "idle":
             doc.finish(execution.block)
-            del self.executions[parent]
+            execution.idle = True
+            self._forget_if_over(parent)
 
     def _from_other(self, msg: dict[str, Any]) -> bool:
         """Caused by another client: its requests carry that client's session id."""
@@ -250,6 +259,12 @@ class Controller:
         if msg["content"].get("status") == "aborted":
             text = "not run: an earlier execution raised an error"
             self.view.doc.append(execution.block, render.render_notice(text))
+        execution.replied = True
+        self._forget_if_over(parent)
+
+    def _forget_if_over(self, msg_id: str) -> None:
+        if self.executions[msg_id].over:
+            del self.executions[msg_id]
 
     def _lose_link(self, why: str, notice: str) -> None:
         self._end_executions(notice)
