@@ -36,3 +36,39 @@ def test_other_clients_output_is_hidden_when_asked(editor: Editor, kernel: Kerne
     text = editor.wait_output("after the console")
     wait_for(lambda: editor.status().endswith("idle"), what="idle")
     assert "hidden from neovim" not in text
+
+
+def wait_prompt(editor: Editor) -> None:
+    """Until Neovim asks on its command line."""
+    wait_for(lambda: editor.nvim.api.get_mode()["mode"] == "c", what="the input prompt")
+
+
+def test_input_is_answered_from_neovim_and_shown_like_a_console(
+    editor: Editor, kernel: Kernel
+) -> None:
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec name = input('name? '); print('hello', name)")
+    wait_prompt(editor)
+    editor.feed("Ada<CR>")
+    text = editor.wait_output("hello Ada")
+    assert "name? Ada" in text.splitlines()
+
+
+def test_getpass_answer_never_reaches_a_buffer_or_messages(editor: Editor, kernel: Kernel) -> None:
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec import getpass; print(len(getpass.getpass('secret? ')))")
+    wait_prompt(editor)
+    editor.feed("hunter2<CR>")
+    editor.wait_output("\n7")
+    buffers = "\n".join("\n".join(b[:]) for b in editor.nvim.buffers)
+    assert "hunter2" not in buffers and "hunter2" not in editor.messages()
+    assert "secret? " in editor.output()
+
+
+def test_cancelled_input_gives_the_kernel_an_empty_answer(editor: Editor, kernel: Kernel) -> None:
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec print(repr(input('name? ')))")
+    wait_prompt(editor)
+    editor.feed("<Esc>")
+    editor.wait_output("''")
+    wait_for(lambda: editor.status().endswith("idle"), what="the kernel idle again")

@@ -135,7 +135,23 @@ local function show(buf, focus)
   api.nvim_set_current_win(focus and here or from)
 end
 
--- u: { name, edit = {trim, start, lines, highlights}, show, focus, status, messages }.
+-- The kernel runs input() or getpass(): ask the user, later, so this call returns at once.
+-- Cancelling answers an empty string, so the kernel is never left waiting.
+local function ask(request)
+  vim.schedule(function()
+    local function answer(value)
+      vim.fn.KernelRpc('input_reply', request.id, value or vim.NIL)
+    end
+    if request.password then
+      local ok, value = pcall(vim.fn.inputsecret, request.prompt)
+      answer(ok and value or nil)
+    else
+      vim.ui.input({ prompt = request.prompt }, answer)
+    end
+  end)
+end
+
+-- u: { name, edit = {trim, start, lines, highlights}, show, focus, status, messages, asks }.
 function M.update(u)
   local lost = false
   if u.name and (u.edit or u.show) then
@@ -165,6 +181,9 @@ function M.update(u)
   end
   for _, m in ipairs(u.messages or {}) do
     vim.notify(m[1], m[2])
+  end
+  for _, request in ipairs(u.asks or {}) do
+    ask(request)
   end
 end
 

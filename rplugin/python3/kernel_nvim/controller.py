@@ -69,6 +69,8 @@ class Controller:
         self._busy: set[str] = set()
         self._shown_state: str | None = None
         self._messages: list[tuple[str, int]] = []
+        self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
+        self._asks: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._pending: list[tuple[Any, Any]] = []  # (link, event) from the I/O thread
         self._flush_scheduled = False
@@ -105,7 +107,7 @@ class Controller:
         if not code:
             raise KernelError("nothing to send: the selection is empty")
         link = self._require_link()
-        msg_id = link.execute(code)
+        msg_id = link.execute(code, allow_stdin=True)
         view = self._require_view()
         separated = len(view.doc) > 0
         block = view.doc.new_block(_header(None, code, separated, False))
@@ -123,6 +125,19 @@ class Controller:
 
     def clear(self) -> None:
         self._require_view().doc.clear()
+        self.update()
+
+    def input_reply(self, request_id: str, value: str | None) -> None:
+        """The user answered (or, with None, cancelled) the kernel's input() prompt."""
+        request = self._input_requests.pop(request_id, None)
+        if request is None or self.link is None:
+            return  # answered after a reconnect: that kernel no longer waits for it
+        self.link.request("stdin", "input_reply", {"value": value or ""}, parent=request)
+        execution = self.executions.get(request.get("parent_header", {}).get("msg_id", ""))
+        if execution is not None and self.view is not None:
+            content = request["content"]
+            answer = "" if content.get("password") else (value or "")
+            self.view.doc.append(execution.block, [(content.get("prompt", "") + answer + "\n", ())])
         self.update()
 
     def complete_connection(self, arglead: str) -> list[str]:
@@ -167,6 +182,8 @@ class Controller:
             self._on_iopub(event.msg)
         elif kind == "shell":
             self._on_reply(event.msg)
+        elif kind == "stdin":
+            self._on_input_request(event.msg)
         elif kind == "no_answer":
             self._lose_link(
                 f"{self.conn.name} did not answer within "
@@ -266,6 +283,20 @@ class Controller:
         if self.executions[msg_id].over:
             del self.executions[msg_id]
 
+    def _on_input_request(self, msg: dict[str, Any]) -> None:
+        if msg["msg_type"] != "input_request":
+            return
+        request_id = msg["header"]["msg_id"]
+        self._input_requests[request_id] = msg
+        content = msg["content"]
+        self._asks.append(
+            {
+                "id": request_id,
+                "prompt": content.get("prompt", ""),
+                "password": bool(content.get("password")),
+            }
+        )
+
     def _lose_link(self, why: str, notice: str) -> None:
         self._end_executions(notice)
         self._drop_link()
@@ -281,6 +312,7 @@ class Controller:
 
     def _drop_link(self) -> None:
         link, self.link = self.link, None
+        self._input_requests.clear()
         self.executions.clear()
         self._busy.clear()
         if link is not None:
@@ -307,10 +339,12 @@ class Controller:
             head["status"] = self._shown_state = status
         if self._messages:
             head["messages"], self._messages = self._messages, []
+        if self._asks:
+            head["asks"], self._asks = self._asks, []
         if edit is None or max(len(edit.lines), edit.trim) <= CHUNK_LINES:
             if edit is not None:
                 head["edit"] = edit.__dict__
-            if head.keys() & {"edit", "status", "messages"} or head.get("show"):
+            if head.keys() & {"edit", "status", "messages", "asks"} or head.get("show"):
                 self.nvim.exec_lua(UPDATE, head, async_=True)
             return
         assert view is not None

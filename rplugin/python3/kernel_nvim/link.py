@@ -100,8 +100,10 @@ class KernelLink:
     def interrupt(self) -> str:
         return self.request("control", "interrupt_request", {})
 
-    def request(self, channel: str, msg_type: str, content: Message) -> str:
-        msg = self.session.msg(msg_type, content)
+    def request(
+        self, channel: str, msg_type: str, content: Message, parent: Message | None = None
+    ) -> str:
+        msg = self.session.msg(msg_type, content, parent=parent)
         self._command(channel, msg)
         return str(msg["header"]["msg_id"])
 

@@ -28,6 +28,7 @@ METHODS = {
     "clear",
     "complete_connection",
     "resend",
+    "input_reply",
 }
 
 
