@@ -72,7 +72,7 @@ class Controller:
         self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
         self._asks: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._pending: list[tuple[Any, Any]] = []  # (link, event) from the I/O thread
+        self._pending: list[tuple[Any, Any]] = []  # (connection, event) from the I/O thread
         self._flush_scheduled = False
 
     # Commands.
