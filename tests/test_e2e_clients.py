@@ -16,8 +16,10 @@ def test_other_clients_code_and_output_appear_labelled_with_no_key_pressed(
         console.execute_interactive("print('from the console')", timeout=30)
     finally:
         console.stop_channels()
-    text = editor.wait_output("from the console")
-    lines = text.splitlines()
+    # The code itself contains the text: wait for the output line, not the header.
+    lines = wait_for(
+        lambda: "from the console" in editor.output() and editor.output(), what="console output"
+    )
     header = next(i for i, line in enumerate(lines) if "print('from the console')" in line)
     assert lines[header].startswith("[other] In [")
     assert lines[header + 1] == "from the console"
@@ -72,3 +74,17 @@ def test_cancelled_input_gives_the_kernel_an_empty_answer(editor: Editor, kernel
     editor.feed("<Esc>")
     editor.wait_output("''")
     wait_for(lambda: editor.status().endswith("idle"), what="the kernel idle again")
+
+
+def test_disconnecting_during_input_leaves_the_kernel_free(editor: Editor, kernel: Kernel) -> None:
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec input('never answered? ')")
+    wait_prompt(editor)
+    editor.nvim.command("KernelDisconnect")
+    editor.feed("<Esc>")
+    console = kernel.client()
+    try:
+        reply = console.execute("print('free')", reply=True, timeout=20)
+    finally:
+        console.stop_channels()
+    assert reply["content"]["status"] == "ok"

@@ -74,6 +74,9 @@ class Controller:
         self._lock = threading.Lock()
         self._pending: list[tuple[Any, Any]] = []  # (connection, event) from the I/O thread
         self._flush_scheduled = False
+        self._flushing = False
+        self._updating = False
+        self._update_again = False
 
     # Commands.
 
@@ -162,16 +165,30 @@ class Controller:
         return on_events
 
     def _flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, []
-            self._flush_scheduled = False
-        for conn, event in pending:
-            if conn is self.conn:  # events of a link replaced since are stale
-                try:
-                    self._handle(event)
-                except Exception:
-                    log.exception("kernel.nvim: cannot handle %s", event.kind)
-        self.update()
+        # Every API call lets pynvim run another greenlet, another flush among them: only one
+        # may handle events, or an event would be handled before the one before it is done.
+        if self._flushing:
+            return  # the running flush takes what is pending before it stops
+        self._flushing = True
+        try:
+            while True:
+                with self._lock:
+                    pending, self._pending = self._pending, []
+                    self._flush_scheduled = False
+                if not pending:
+                    return
+                for conn, event in pending:
+                    if conn is self.conn:  # events of a link replaced since are stale
+                        self._handle_safely(event)
+                self.update()
+        finally:
+            self._flushing = False
+
+    def _handle_safely(self, event: Any) -> None:
+        try:
+            self._handle(event)
+        except Exception:
+            log.exception("kernel.nvim: cannot handle %s", event.kind)
 
     def _handle(self, event: Any) -> None:
         kind = event.kind
@@ -312,6 +329,10 @@ class Controller:
 
     def _drop_link(self) -> None:
         link, self.link = self.link, None
+        if link is not None:
+            # A kernel waiting in input() for us would wait forever: answer it before leaving.
+            for request in self._input_requests.values():
+                link.request("stdin", "input_reply", {"value": ""}, parent=request)
         self._input_requests.clear()
         self.executions.clear()
         self._busy.clear()
@@ -328,6 +349,19 @@ class Controller:
         between them; if more output arrives meanwhile, the rest waits for the next flush, by
         which time part of it may have been trimmed and need never be written.
         """
+        if self._updating:  # an update is waiting on the editor: it sends this change too
+            self._update_again = True
+            return
+        self._updating = True
+        try:
+            self._update_again = True
+            while self._update_again:
+                self._update_again = False
+                self._update_once()
+        finally:
+            self._updating = False
+
+    def _update_once(self) -> None:
         head: dict[str, Any] = {}
         view = self.view
         edit = view.doc.take_edit() if view else None
