@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import Editor, Kernel, wait_for
+
+
+def run_in_console(kernel: Kernel, code: str) -> Any:
+    """Run code from a second client, as a qtconsole user would; returns its execute_reply."""
+    console = kernel.client()
+    try:
+        return console.execute_interactive(code, timeout=30)
+    finally:
+        console.stop_channels()
 
 
 def test_other_clients_code_and_output_appear_labelled_with_no_key_pressed(
@@ -11,11 +22,7 @@ def test_other_clients_code_and_output_appear_labelled_with_no_key_pressed(
     editor.connect(kernel)
     editor.nvim.command("KernelExec print('ours')")
     editor.wait_output("ours")
-    console = kernel.client()
-    try:
-        console.execute_interactive("print('from the console')", timeout=30)
-    finally:
-        console.stop_channels()
+    run_in_console(kernel, "print('from the console')")
     # The code itself contains the text: wait for the output line, not the header.
     lines = wait_for(
         lambda: "from the console" in editor.output() and editor.output(), what="console output"
@@ -29,11 +36,7 @@ def test_other_clients_code_and_output_appear_labelled_with_no_key_pressed(
 def test_other_clients_output_is_hidden_when_asked(editor: Editor, kernel: Kernel) -> None:
     editor.nvim.command("let g:kernel_show_other_output = 0")
     editor.connect(kernel)
-    console = kernel.client()
-    try:
-        console.execute_interactive("print('hidden from neovim')", timeout=30)
-    finally:
-        console.stop_channels()
+    run_in_console(kernel, "print('hidden from neovim')")
     editor.nvim.command("KernelExec print('after the console')")
     text = editor.wait_output("after the console")
     wait_for(lambda: editor.status().endswith("idle"), what="idle")
@@ -82,9 +85,5 @@ def test_disconnecting_during_input_leaves_the_kernel_free(editor: Editor, kerne
     wait_prompt(editor)
     editor.nvim.command("KernelDisconnect")
     editor.feed("<Esc>")
-    console = kernel.client()
-    try:
-        reply = console.execute("print('free')", reply=True, timeout=20)
-    finally:
-        console.stop_channels()
+    reply = run_in_console(kernel, "print('free')")
     assert reply["content"]["status"] == "ok"
