@@ -12,7 +12,7 @@ endfunction
 
 function! s:host_ready() abort
   if !has('python3')
-    call s:error('needs the python3 provider with pynvim, jupyter_client and pyzmq: '
+    call s:error('needs the python3 provider with pynvim, pyzmq and jupyter_core: '
           \ . 'see :checkhealth kernel')
     return 0
   endif

@@ -70,8 +70,12 @@ class Sandbox:
 
     def env(self, manifest: Path | None = None) -> dict[str, str]:
         home = self.home
+        environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         return dict(
-            os.environ,
+            environ,
+            # Bytecode as a user's host has it after its first start; the floor's jupyter_client
+            # is compiled in site-packages too. Kept out of the checkout.
+            PYTHONPYCACHEPREFIX=str(self.root / "pycache"),
             HOME=str(home),
             XDG_CONFIG_HOME=str(home / "config"),
             XDG_DATA_HOME=str(home / "data"),
@@ -90,6 +94,8 @@ class Sandbox:
         )  # fmt: skip
         if "kernel_nvim" not in self.manifest.read_text():
             sys.exit(f"UpdateRemotePlugins did not register kernel_nvim in {self.manifest}")
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "rplugin")],
+                       env=self.env(), check=True, timeout=120)  # fmt: skip
 
 
 def editor_args(plugin: bool = True) -> list[str]:

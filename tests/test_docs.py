@@ -153,7 +153,7 @@ def test_readme_shows_install_and_the_two_commands() -> None:
         assert needed in text
     assert re.search(r"\{ 'OWNER/kernel\.nvim', build = ':UpdateRemotePlugins' \}", text)
     assert "Plug 'OWNER/kernel.nvim', { 'do': ':UpdateRemotePlugins' }" in text
-    assert "python3 -m pip install pynvim jupyter_client pyzmq" in text
+    assert "python3 -m pip install pynvim pyzmq jupyter_core" in text
     assert "## Performance" in text
 
 
@@ -168,7 +168,7 @@ def checkhealth(editor: Editor) -> list[str]:
 def test_checkhealth_reports_versions_and_registration(editor: Editor) -> None:
     lines = checkhealth(editor)
     text = "\n".join(lines)
-    assert f"jupyter_client {version('jupyter_client')}" in text
+    assert f"jupyter_core {version('jupyter_core')}" in text
     assert f"pynvim {version('pynvim')}" in text
     assert any("OK" in line and "KernelRpc" in line for line in lines), text
     assert [line for line in lines if "ERROR" in line] == []
@@ -192,5 +192,5 @@ def test_checkhealth_gives_the_pip_command_for_a_missing_package(
     prog = str(tmp_path / "venv" / "bin" / "python")
     editor.nvim.vars["python3_host_prog"] = prog
     text = "\n".join(checkhealth(editor))
-    assert "ERROR jupyter_client is missing" in text
-    assert f"{prog} -m pip install jupyter_client" in text
+    assert "ERROR jupyter_core is missing" in text
+    assert f"{prog} -m pip install jupyter_core" in text

@@ -348,7 +348,7 @@ def test_unregistered_remote_plugin_says_run_update_remote_plugins(
         stop_editor(editor)
 
 
-def test_missing_jupyter_client_names_the_package_and_pip(
+def test_missing_package_names_the_package_and_pip(
     manifest: Path,
     home: Path,
     runtime_dir: Path,
@@ -357,9 +357,9 @@ def test_missing_jupyter_client_names_the_package_and_pip(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shadow = tmp_path / "shadow"
-    (shadow / "jupyter_client").mkdir(parents=True)
-    (shadow / "jupyter_client" / "__init__.py").write_text(
-        "raise ImportError(\"No module named 'jupyter_client'\", name='jupyter_client')\n"
+    (shadow / "jupyter_core").mkdir(parents=True)
+    (shadow / "jupyter_core" / "__init__.py").write_text(
+        "raise ImportError(\"No module named 'jupyter_core'\", name='jupyter_core')\n"
     )
     wrapper = tmp_path / "python3"
     wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shadow} exec {PYTHON} "$@"\n')
@@ -374,7 +374,7 @@ def test_missing_jupyter_client_names_the_package_and_pip(
             "python package missing",
             timeout=30,
         )
-        assert line.startswith("[kernel] python package missing: jupyter_client (run: ")
+        assert line.startswith("[kernel] python package missing: jupyter_core (run: ")
         assert "pip install" in line
         assert editor.status() == "disconnected"
     finally:

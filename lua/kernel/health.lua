@@ -19,8 +19,8 @@ local info = health.info or health.report_info
 -- Import name and pip name of each package the host needs.
 local PACKAGES = {
   { name = 'pynvim', pip = 'pynvim' },
-  { name = 'jupyter_client', pip = 'jupyter_client' },
   { name = 'zmq', pip = 'pyzmq' },
+  { name = 'jupyter_core', pip = 'jupyter_core' },
 }
 local NEWEST_FILES = 5
 

@@ -61,7 +61,7 @@ class OutputView:
 class Controller:
     def __init__(self, nvim: Any) -> None:
         self.nvim = nvim
-        self.link: Any = None  # KernelLink, imported lazily so a missing jupyter_client is told
+        self.link: Any = None  # KernelLink, imported lazily so a missing package is told
         self.conn: Any = None  # ConnectionInfo of the link
         self.view: OutputView | None = None
         self.executions: dict[str, Execution] = {}
@@ -144,8 +144,10 @@ class Controller:
         self.update()
 
     def complete_connection(self, arglead: str) -> list[str]:
-        from . import connection
-
+        try:
+            from . import connection
+        except ImportError:  # told by :KernelConnect itself, not on every <Tab>
+            return []
         return connection.completion_candidates(arglead)
 
     def say(self, text: str, level: int = INFO) -> None:

@@ -3,8 +3,9 @@
 zmq sockets are not thread-safe and jupyter_client's blocking client runs asyncio inside, which
 breaks in pynvim's host loop. So one daemon thread owns every socket and waits on all of them
 with a zmq.Poller; the editor's side hands it requests through a queue and a wake-up socket and
-gets back batches of events through ``on_events``, called from the I/O thread. Nothing here ever
-waits on the kernel from the caller's thread, and nothing here knows about Neovim.
+gets back batches of events through ``on_events``, called from the I/O thread. Messages are
+built and checked by ``wire``. Nothing here ever waits on the kernel from the caller's thread,
+and nothing here knows about Neovim.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import zmq
-from jupyter_client.client import KernelClient
-from jupyter_client.session import Session
 
 from .connection import ConnectionInfo, kernel_pid
+from .wire import InvalidMessage, Session
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class KernelLink:
             key=info["key"].encode(),
             signature_scheme=info.get("signature_scheme", "hmac-sha256"),
             username="kernel.nvim",
-        )  # its unpacker replaces text that is not valid UTF-8 rather than drop the message
+        )
         self._context: zmq.Context[Any] = zmq.Context.instance()
         self._wake_addr = f"inproc://kernel-nvim-wake-{os.getpid()}-{next(_link_ids)}"
         self._wake = self._context.socket(zmq.PUSH)
@@ -141,29 +141,40 @@ class KernelLink:
 
 
 class _Sockets:
+    TYPES = {"shell": zmq.DEALER, "stdin": zmq.DEALER, "control": zmq.DEALER, "iopub": zmq.SUB}
+
     def __init__(
         self, conn: ConnectionInfo, session: Session, context: zmq.Context[Any], wake_addr: str
     ) -> None:
-        client = KernelClient(context=context, session=session)
-        client.load_connection_info(conn.info)  # type: ignore[arg-type]
+        self._info = conn.info
+        self._context = context
         ident = session.bsession  # stdin must share the shell's identity or input() hangs
-        self._client = client
-        self.shell = client.connect_shell(identity=ident)
-        self.iopub = client.connect_iopub()
-        self.stdin = client.connect_stdin(identity=ident)
-        self.control = client.connect_control(identity=ident)
+        self.by_name = {name: self._connect(name, ident) for name in self.TYPES}
+        self.by_name["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
         self.hb = self.new_heartbeat()
         self.wake = context.socket(zmq.PULL)
         self.wake.connect(wake_addr)
-        self.by_name = {
-            "shell": self.shell,
-            "iopub": self.iopub,
-            "stdin": self.stdin,
-            "control": self.control,
-        }
+
+    def _connect(self, channel: str, identity: bytes | None) -> zmq.Socket[Any]:
+        info = self._info
+        sock: zmq.Socket[Any] = self._context.socket(self.TYPES.get(channel, zmq.REQ))
+        sock.linger = 0
+        if identity:
+            sock.identity = identity
+        if info.get("curve_publickey") and info.get("curve_secretkey"):
+            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
+            sock.curve_secretkey = info["curve_secretkey"].encode()
+            sock.curve_publickey = info["curve_publickey"].encode()
+            sock.curve_serverkey = info["curve_publickey"].encode()
+        port = info[f"{channel}_port"]
+        if info["transport"] == "tcp":
+            sock.connect(f"tcp://{info['ip']}:{port}")
+        else:
+            sock.connect(f"{info['transport']}://{info['ip']}-{port}")
+        return sock
 
     def new_heartbeat(self) -> zmq.Socket[Any]:
-        hb = self._client.connect_hb()
+        hb = self._connect("hb", None)
         # A relaxed REQ may ping again before the last ping was answered.
         hb.setsockopt(zmq.REQ_RELAXED, 1)
         hb.setsockopt(zmq.REQ_CORRELATE, 1)
@@ -199,7 +210,7 @@ class _Loop:
         for channel in ("control", "shell"):  # control answers even while shell is busy
             msg = self.session.msg("kernel_info_request", {})
             self.handshake_ids.add(msg["header"]["msg_id"])
-            self.session.send(self.io.by_name[channel], msg)
+            self._send(channel, msg)
         while not self.link._stopping:
             ready = dict(self.poller.poll(self._timeout_ms()))
             batch: list[Event] = []
@@ -240,7 +251,10 @@ class _Loop:
                 self.interrupts[msg["header"]["msg_id"]] = (
                     time.monotonic() + self.timing.interrupt_grace
                 )
-            self.session.send(self.io.by_name[channel], msg)
+            self._send(channel, msg)
+
+    def _send(self, channel: str, msg: Message) -> None:
+        self.io.by_name[channel].send_multipart(self.session.serialize(msg))
 
     def _read(self, name: str, sock: zmq.Socket[Any], batch: list[Event]) -> None:
         for _ in range(self.MAX_PER_SOCKET):
@@ -249,9 +263,8 @@ class _Loop:
             except zmq.Again:
                 return
             try:
-                _, parts = self.session.feed_identities(frames)
-                msg = self.session.deserialize(parts)
-            except Exception:  # unsigned, wrongly signed, replayed or malformed: drop it
+                msg = self.session.deserialize(frames)
+            except InvalidMessage:  # unsigned, wrongly signed, replayed or malformed: drop it
                 log.warning("kernel.nvim: dropped an invalid message on %s", name)
                 continue
             self._dispatch(name, msg, batch)

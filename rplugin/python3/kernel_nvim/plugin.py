@@ -62,7 +62,7 @@ class KernelPlugin:
         except ImportError as e:
             controller.say(
                 f"python package missing: {e.name or e} (run: {sys.executable} -m pip install "
-                "pynvim jupyter_client pyzmq)",
+                "pynvim pyzmq jupyter_core)",
                 ERROR,
             )
         except Exception as e:  # never a traceback in the user's face: one line, details logged
