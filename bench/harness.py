@@ -10,6 +10,7 @@ watches the output buffer with ``nvim_buf_attach`` and the status with the plugi
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -356,6 +357,48 @@ class RpcSampler:
             next_at += self.period
             self._stop.wait(max(0.0, next_at - time.perf_counter()))
         nvim.close()
+
+
+# Run as a process of its own: samples in this process would share its GIL with the other sampler.
+TWIN_SAMPLER = """
+import json, sys, threading, time, pynvim
+nvim = pynvim.attach("socket", path=sys.argv[1])
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+nvim.api.get_mode()
+print("ready", flush=True)
+samples, next_at = [], time.perf_counter()
+while not stop.is_set():
+    start = time.perf_counter()
+    nvim.api.get_mode()
+    samples.append(time.perf_counter() - start)
+    next_at += float(sys.argv[2])
+    stop.wait(max(0.0, next_at - time.perf_counter()))
+print(json.dumps(samples), flush=True)
+"""
+
+
+class TwinSampler:
+    """What RpcSampler does, from another process, on an editor with nothing to do: the share of
+    a latency that comes from the machine being busy, not from kernel.nvim."""
+
+    def __init__(self, socket: Path, period: float = 0.02) -> None:
+        self.argv = [PYTHON, "-c", TWIN_SAMPLER, str(socket), str(period)]
+        self.samples: list[float] = []
+
+    def __enter__(self) -> TwinSampler:
+        self._child = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True)  # fmt: skip
+        assert self._child.stdout is not None
+        if self._child.stdout.readline().strip() != "ready":
+            raise RuntimeError("the twin sampler did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.close()
+        self.samples = json.loads(self._child.stdout.readline())
+        self._child.wait(10)
 
 
 def memory_kb(pid: int) -> dict[str, int]:

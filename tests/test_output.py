@@ -34,7 +34,7 @@ class Mirror:
 
 
 def text_of(doc: OutputDocument) -> list[str]:
-    return [line.text for block in doc.blocks for line in block.lines] or [""]
+    return [text for block in doc.blocks for text in block.texts] or [""]
 
 
 def test_output_lands_in_its_own_block_even_when_a_later_block_exists() -> None:

@@ -87,7 +87,9 @@ local function apply(buf, edit)
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
     api.nvim_buf_clear_namespace(buf, ns, start, -1)
-    api.nvim_buf_set_lines(buf, start, -1, false, edit.lines)
+    -- The lines come joined by newlines: one string crosses RPC far cheaper than a list.
+    local lines = edit.text and vim.split(edit.text, '\n', { plain = true }) or {}
+    api.nvim_buf_set_lines(buf, start, -1, false, lines)
   end
   vim.bo[buf].modifiable = false
   for _, h in ipairs(edit.highlights) do
@@ -151,7 +153,7 @@ local function ask(request)
   end)
 end
 
--- u: { name, edit = {trim, start, lines, highlights}, show, focus, status, messages, asks }.
+-- u: { name, edit = {trim, start, text, highlights, replace}, show, focus, status, messages, asks }.
 function M.update(u)
   local lost = false
   if u.name and (u.edit or u.show) then

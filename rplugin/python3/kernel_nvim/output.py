@@ -16,24 +16,24 @@ from .render import Segment
 
 # (start byte, end byte, highlight group) within one line: Neovim's columns are bytes.
 Span = tuple[int, int, str]
-
-
-class Line:
-    __slots__ = ("text", "spans")
-
-    def __init__(self, text: str = "", spans: list[Span] | None = None) -> None:
-        self.text = text
-        self.spans: list[Span] = spans or []
+NO_SPANS: tuple[Span, ...] = ()
 
 
 @dataclass
 class Block:
-    """The lines of one execution: a header (the code sent) and the output it caused."""
+    """The lines of one execution: a header (the code sent) and the output it caused.
 
-    lines: list[Line] = field(default_factory=list)
+    Text and highlights are kept in two parallel lists, so that a flood of plain lines is one
+    ``list.extend`` of strings rather than an object per line."""
+
+    texts: list[str] = field(default_factory=list)
+    spans: list[tuple[Span, ...]] = field(default_factory=list)
     header_len: int = 0
     open_line: bool = False  # the last line did not end with a newline yet
     closed: bool = False
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 @dataclass
@@ -70,15 +70,16 @@ class OutputDocument:
         """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
         new = Block()
         _append(new, header)
-        old_len = min(block.header_len, len(block.lines))
+        old_len = min(block.header_len, len(block))
         start = self._offset(block)
         if start is None:
             return
-        block.lines[:old_len] = new.lines
-        block.header_len = len(new.lines)
-        if len(block.lines) == block.header_len:
+        block.texts[:old_len] = new.texts
+        block.spans[:old_len] = new.spans
+        block.header_len = len(new)
+        if len(block) == block.header_len:
             block.open_line = new.open_line
-        self._count += len(new.lines) - old_len
+        self._count += len(new) - old_len
         self._mark(start)
         self._enforce_cap()
 
@@ -86,10 +87,10 @@ class OutputDocument:
         start = self._offset(block)
         if start is None:
             return
-        before = len(block.lines)
+        before = len(block)
         first_changed = before - 1 if block.open_line and before else before
         _append(block, segments)
-        self._count += len(block.lines) - before
+        self._count += len(block) - before
         self._mark(start + first_changed)
         self._enforce_cap()
 
@@ -103,7 +104,8 @@ class OutputDocument:
     def clear(self) -> None:
         self._trim, self._dirty = 0, 0
         for block in self.blocks:
-            block.lines.clear()
+            block.texts.clear()
+            block.spans.clear()
             block.header_len = 0
             block.open_line = False
         self._count = 0
@@ -116,9 +118,17 @@ class OutputDocument:
         start = self._count if self._dirty is None else self._dirty
         lines: list[str] = []
         highlights: list[tuple[int, int, int, str]] = []
-        for row, line in enumerate(self._lines_from(start)):
-            lines.append(line.text)
-            highlights.extend((row, s, e, g) for s, e, g in line.spans)
+        seen = 0
+        for block in self.blocks:
+            n = len(block)
+            if seen + n > start:
+                first = max(0, start - seen)
+                row = len(lines) - first
+                lines.extend(block.texts[first:])
+                for i, spans in enumerate(block.spans[first:], first):
+                    if spans:
+                        highlights.extend((row + i, s, e, g) for s, e, g in spans)
+            seen += n
         edit = Edit(self._trim, start, lines, highlights)
         self._trim, self._dirty = 0, None
         return edit
@@ -131,22 +141,12 @@ class OutputDocument:
         """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
         self._trim, self._dirty = 0, 0
 
-    def _lines_from(self, start: int) -> list[Line]:
-        out: list[Line] = []
-        seen = 0
-        for block in self.blocks:
-            n = len(block.lines)
-            if seen + n > start:
-                out.extend(block.lines[max(0, start - seen) :])
-            seen += n
-        return out
-
     def _offset(self, block: Block) -> int | None:
         seen = 0
         for b in reversed(self.blocks):  # output mostly goes to the newest blocks
             if b is block:
-                return self._count - seen - len(b.lines)
-            seen += len(b.lines)
+                return self._count - seen - len(b)
+            seen += len(b)
         return None
 
     def _mark(self, line: int) -> None:
@@ -160,10 +160,11 @@ class OutputDocument:
         for block in self.blocks:
             if removed == excess:
                 break
-            n = min(len(block.lines), excess - removed)
-            del block.lines[:n]
+            n = min(len(block), excess - removed)
+            del block.texts[:n]
+            del block.spans[:n]
             block.header_len = max(0, block.header_len - n)
-            if not block.lines:
+            if not block.texts:
                 block.open_line = False
             removed += n
         self._count -= removed
@@ -174,7 +175,7 @@ class OutputDocument:
         self._prune()
 
     def _prune(self) -> None:
-        self.blocks = [b for b in self.blocks if b.lines or not b.closed]
+        self.blocks = [b for b in self.blocks if b.texts or not b.closed]
 
 
 def _append(block: Block, segments: list[Segment]) -> None:
@@ -183,37 +184,39 @@ def _append(block: Block, segments: list[Segment]) -> None:
             continue
         pieces = text.replace("\r\n", "\n").split("\n")
         if block.open_line:
-            _extend_line(block.lines[-1], pieces[0], groups)
+            _extend_last(block, pieces[0], groups)
         else:
-            block.lines.append(_new_line(pieces[0], groups))
+            _add_lines(block, pieces[:1], groups)
         if len(pieces) == 1:
             block.open_line = True
             continue
-        # A flood is mostly here: whole lines, usually without highlights.
-        block.lines.extend([_new_line(p, groups) for p in pieces[1:-1]])
-        tail = pieces[-1]
+        tail = pieces.pop()
+        _add_lines(block, pieces[1:], groups)
         block.open_line = bool(tail)  # text ending in a newline leaves no line open
         if tail:
-            block.lines.append(_new_line(tail, groups))
+            _add_lines(block, [tail], groups)
 
 
-def _new_line(piece: str, groups: tuple[str, ...]) -> Line:
-    if groups or "\r" in piece:
-        line = Line()
-        _extend_line(line, piece, groups)
-        return line
-    return Line(piece)
+def _add_lines(block: Block, pieces: list[str], groups: tuple[str, ...]) -> None:
+    if not groups and not any("\r" in p for p in pieces):
+        # A flood is mostly here: whole lines without highlights.
+        block.texts.extend(pieces)
+        block.spans.extend([NO_SPANS] * len(pieces))
+        return
+    for piece in pieces:
+        block.texts.append("")
+        block.spans.append(NO_SPANS)
+        _extend_last(block, piece, groups)
 
 
-def _extend_line(line: Line, piece: str, groups: tuple[str, ...]) -> None:
+def _extend_last(block: Block, piece: str, groups: tuple[str, ...]) -> None:
+    text, spans = block.texts[-1], block.spans[-1]
     if "\r" in piece:
         # A carriage return starts the line over, as a terminal shows a progress bar.
-        line.text, line.spans = "", []
+        text, spans = "", NO_SPANS
         piece = piece.rsplit("\r", 1)[1]
-    if not piece:
-        return
-    if groups:
-        start = len(line.text.encode("utf-8"))
+    if piece and groups:
+        start = len(text.encode("utf-8"))
         end = start + len(piece.encode("utf-8"))
-        line.spans.extend((start, end, g) for g in groups)
-    line.text += piece
+        spans = (*spans, *((start, end, g) for g in groups))
+    block.texts[-1], block.spans[-1] = text + piece, spans
