@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from conftest import Editor, Kernel, wait_for
 
@@ -87,3 +90,32 @@ def test_disconnecting_during_input_leaves_the_kernel_free(editor: Editor, kerne
     editor.feed("<Esc>")
     reply = run_in_console(kernel, "print('free')")
     assert reply["content"]["status"] == "ok"
+
+
+def test_a_restart_by_the_kernels_owner_is_noticed_and_the_count_starts_again(
+    editor: Editor, runtime_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_client import KernelManager
+
+    # The kernel is owned by a manager, as a notebook server or jupyter console owns theirs.
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setenv("IPYTHONDIR", str(home / "ipython"))
+    path = runtime_dir / "kernel-owned.json"
+    manager = KernelManager(connection_file=str(path), kernel_name="python3")
+    manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+    try:
+        wait_for(lambda: path.exists() and path.stat().st_size > 0, what="connection file")
+        editor.connect(Kernel(path, None))  # type: ignore[arg-type]
+        editor.nvim.command("KernelExec x = 1")
+        editor.nvim.command("KernelExec print(x)")
+        wait_for(lambda: "In [2]: print(x)" in editor.output(), what="second execution")
+        manager.restart_kernel(now=False)
+        editor.wait_message("restarted: its variables are gone")
+        wait_for(lambda: editor.status().endswith(" restarted"), what="restarted status")
+        assert "[kernel restarted]" in editor.output()
+        editor.nvim.command("KernelExec print('x' in globals())")
+        wait_for(lambda: "In [1]: print('x' in globals())" in editor.output(), what="count 1")
+        editor.wait_output("False")
+        wait_for(lambda: editor.status().endswith(" idle"), what="idle again")
+    finally:
+        manager.shutdown_kernel(now=True)

@@ -67,6 +67,7 @@ class Controller:
         self.executions: dict[str, Execution] = {}
         self.state = "disconnected"
         self._busy: set[str] = set()
+        self._kernel_session = ""  # the kernel process's session id: a new one means a restart
         self._shown_state: str | None = None
         self._messages: list[tuple[str, int]] = []
         self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
@@ -196,6 +197,7 @@ class Controller:
         kind = event.kind
         if kind == "ready":
             self.state = "idle"
+            self._kernel_session = event.msg["header"].get("session", "")
             self.say(f"Connected to {self.conn.name} ({_describe(event.msg['content'])})")
         elif kind == "iopub":
             self._on_iopub(event.msg)
@@ -222,6 +224,10 @@ class Controller:
             self.say(f"{self.conn.short_name} did not answer the interrupt request", WARN)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
+        session = msg["header"].get("session")
+        if self._kernel_session and session and session != self._kernel_session:
+            self._kernel_session = session
+            self._on_restart()
         msg_type = msg["msg_type"]
         content = msg["content"]
         parent = msg.get("parent_header", {}).get("msg_id")
@@ -278,14 +284,27 @@ class Controller:
         return execution
 
     def _on_status(self, parent: str | None, state: str | None) -> None:
-        if state == "starting":
-            self._busy.clear()
-        elif parent and state == "busy":
+        if not parent:  # "starting", from a kernel process just started
+            return
+        if state == "busy":
             self._busy.add(parent)
-        elif parent and state == "idle":
+        elif state == "idle":
             self._busy.discard(parent)
-        if self.state in ("idle", "busy"):
+        if self.state in ("idle", "busy", "restarted"):
             self.state = "busy" if self._busy else "idle"
+
+    def _on_restart(self) -> None:
+        """The kernel's owner restarted it (or a new kernel took its connection file)."""
+        self._end_executions("no reply: the kernel restarted")
+        self._busy.clear()
+        self._input_requests.clear()
+        if self.state != "disconnected":
+            self.state = "restarted"
+        if self.view is not None:
+            blank: list[render.Segment] = [("\n", ())] if len(self.view.doc) else []
+            block = self.view.doc.new_block(blank + render.render_notice("kernel restarted"))
+            self.view.doc.finish(block)
+        self.say(f"{self.conn.short_name} restarted: its variables are gone", WARN)
 
     def _on_reply(self, msg: dict[str, Any]) -> None:
         parent = msg.get("parent_header", {}).get("msg_id")
