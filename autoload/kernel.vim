@@ -33,7 +33,27 @@ function! kernel#rpc(method, ...) abort
 endfunction
 
 function! kernel#connect(target) abort
+  call kernel#attach()
   call kernel#rpc('connect', a:target, getcwd())
+endfunction
+
+" Give a buffer that talks to the kernel `K` and completion, unless the user has their own:
+" a global or buffer map of K, or an 'omnifunc' other than the filetype plugin's default.
+function! kernel#attach() abort
+  if exists('b:kernel_attached') || &buftype !=# ''
+    return
+  endif
+  let b:kernel_attached = 1
+  if !get(g:, 'kernel_no_mappings', 0)
+    for mode in ['n', 'x']
+      if empty(maparg('K', mode)) && !hasmapto('<Plug>(KernelInspect)', mode)
+        execute mode . 'map <buffer> K <Plug>(KernelInspect)'
+      endif
+    endfor
+  endif
+  if &l:omnifunc =~# '^\%(\|python3complete#Complete\|pythoncomplete#Complete\|syntaxcomplete#Complete\)$'
+    setlocal omnifunc=kernel#complete
+  endif
 endfunction
 
 function! kernel#complete_connect(arglead, cmdline, cursorpos) abort
@@ -53,6 +73,7 @@ function! kernel#send(code, ...) abort
     return s:error('not connected: use :KernelConnect first')
   endif
   let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': get(a:000, 0, line('.'))}
+  call kernel#attach()
   call kernel#rpc('send', a:code, source)
 endfunction
 
@@ -97,6 +118,54 @@ function! s:yank(select) abort
     call setreg('"', saved[0])
     let [&selection, &clipboard] = saved[1:]
   endtry
+endfunction
+
+" Section: Inspect and completion
+
+" Where the cursor is now: an answer that comes after it has moved is not shown.
+function! s:here() abort
+  return {'win': win_getid(), 'line': line('.'), 'col': col('.')}
+endfunction
+
+function! s:connected() abort
+  if KernelStatus() ==# 'disconnected'
+    call s:error('not connected: use :KernelConnect first')
+    return 0
+  endif
+  return 1
+endfunction
+
+function! kernel#inspect(code, col) abort
+  if s:connected()
+    call kernel#rpc('inspect', a:code, a:col, s:here())
+  endif
+endfunction
+
+function! kernel#inspect_cursor() abort
+  call kernel#inspect(getline('.'), col('.') - 1)
+endfunction
+
+function! kernel#inspect_selection() abort
+  let code = s:yank('gv')
+  call kernel#inspect(code, strlen(code))
+endfunction
+
+function! kernel#inspect_command(expr) abort
+  return empty(a:expr) ? kernel#inspect_cursor() : kernel#inspect(a:expr, strlen(a:expr))
+endfunction
+
+" The 'omnifunc'. The kernel may take seconds (a first completion loads jedi), so nothing waits
+" for it: findstart asks and returns -2, staying in completion mode, and the host calls
+" complete() when the answer comes, if the cursor has not moved. A busy kernel is not asked.
+function! kernel#complete(findstart, base) abort
+  if !a:findstart
+    return []
+  endif
+  if KernelStatus() !~# ' \%(idle\|restarted\)$'
+    return -3
+  endif
+  call kernel#rpc('complete', getline('.'), col('.') - 1, s:here())
+  return -2
 endfunction
 
 " Section: Cells

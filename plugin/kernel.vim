@@ -10,7 +10,7 @@ let g:loaded_kernel = 1
 if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
-        \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt']
+        \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect']
     execute 'command! -nargs=* -range' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -29,6 +29,7 @@ command! -nargs=+ KernelExec call kernel#send(<q-args>)
 command! -bar KernelOutput call kernel#rpc('output')
 command! -bar KernelClear call kernel#rpc('clear')
 command! -bar KernelInterrupt call kernel#rpc('interrupt')
+command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy', 'disconnected'.
 " It reads a variable the plugin keeps current, so a redraw never waits on the host.
@@ -45,6 +46,8 @@ nnoremap <silent> <expr> <Plug>(KernelSendMotion) kernel#send_motion()
 nnoremap <silent> <Plug>(KernelSendCell) <Cmd>call kernel#send_cell(0)<CR>
 nnoremap <silent> <Plug>(KernelSendCellAndNext) <Cmd>call kernel#send_cell(1)<CR>
 nnoremap <silent> <Plug>(KernelInterrupt) <Cmd>call kernel#rpc('interrupt')<CR>
+nnoremap <silent> <Plug>(KernelInspect) <Cmd>call kernel#inspect_cursor()<CR>
+xnoremap <silent> <Plug>(KernelInspect) :<C-u>call kernel#inspect_selection()<CR>
 
 function! s:map(mode, lhs, rhs) abort
   if !hasmapto(a:rhs, a:mode) && empty(mapcheck(a:lhs, a:mode))

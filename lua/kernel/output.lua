@@ -67,6 +67,9 @@ local function define(group)
   api.nvim_set_hl(0, group, spec)
 end
 
+M.define = define
+M.ns = ns
+
 function M.redefine()
   for group, spec in pairs(defined) do
     api.nvim_set_hl(0, group, spec)
@@ -153,7 +156,8 @@ local function ask(request)
   end)
 end
 
--- u: { name, edit = {trim, start, text, highlights, replace}, show, focus, status, messages, asks }.
+-- u: { name, edit = {trim, start, text, highlights, replace}, show, focus, status, messages, asks,
+--      and for kernel.ui: float, complete, history, quickfix, jump }.
 function M.update(u)
   local lost = false
   if u.name and (u.edit or u.show) then
@@ -186,6 +190,9 @@ function M.update(u)
   end
   for _, request in ipairs(u.asks or {}) do
     ask(request)
+  end
+  if u.float or u.complete or u.history or u.quickfix or u.jump then
+    require('kernel.ui').show(u)
   end
 end
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import textwrap
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import render
+from . import assist, render
 from .ansi import AnsiState
 from .errors import KernelError
 from .output import Block, Edit, OutputDocument
@@ -27,6 +28,10 @@ DEFAULT_MAX_LINES = 20_000
 CHUNK_LINES = 2000
 UPDATE = "require('kernel.output').update(...)"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+# Seconds an answer to K or completion is worth showing: later, the user has moved on. A busy
+# kernel answers only when the running code is done.
+INSPECT_TIMEOUT = 2.0
+COMPLETE_TIMEOUT = 5.0  # a first completion loads jedi in the kernel: 1-3 s
 
 
 @dataclass
@@ -72,6 +77,9 @@ class Controller:
         self._messages: list[tuple[str, int]] = []
         self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
         self._asks: list[dict[str, Any]] = []
+        # msg_id -> (kind, what to do with the reply, deadline): inspect, complete, history
+        self._requests: dict[str, tuple[str, Any, float]] = {}
+        self._shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump: for update()
         self._lock = threading.Lock()
         self._pending: list[tuple[Any, Any]] = []  # (connection, event) from the I/O thread
         self._flush_scheduled = False
@@ -143,6 +151,19 @@ class Controller:
             answer = "" if content.get("password") else (value or "")
             self.view.doc.append(execution.block, [(content.get("prompt", "") + answer + "\n", ())])
         self.update()
+
+    def inspect(self, code: str, col: int, where: dict[str, Any]) -> None:
+        if not code.strip():
+            raise KernelError("nothing to inspect here")
+        content = {"code": code, "cursor_pos": assist.code_points(code, col), "detail_level": 0}
+        self._ask("inspect", content, INSPECT_TIMEOUT, lambda c: self._on_inspect(c, where))
+
+    def complete(self, line: str, col: int, where: dict[str, Any]) -> None:
+        if self.link is None or self._busy or self.state not in ("idle", "restarted"):
+            return  # a busy kernel would answer only when done: typing goes on without it
+        content = {"code": line, "cursor_pos": assist.code_points(line, col)}
+        self._ask("complete", content, COMPLETE_TIMEOUT,
+                  lambda c: self._on_complete(c, line, where))  # fmt: skip
 
     def complete_connection(self, arglead: str) -> list[str]:
         try:
@@ -306,8 +327,34 @@ class Controller:
             self.view.doc.finish(block)
         self.say(f"{self.conn.short_name} restarted: its variables are gone", WARN)
 
+    def _ask(self, kind: str, content: dict[str, Any], timeout: float, then: Any) -> None:
+        """Send a ``{kind}_request``; ``then(content)`` gets its reply if it comes in time and
+        no newer request of the same kind was made since."""
+        msg_id = self._require_link().request("shell", f"{kind}_request", content)
+        self._requests = {k: v for k, v in self._requests.items() if v[0] != kind}
+        self._requests[msg_id] = (kind, then, time.monotonic() + timeout)
+
+    def _on_inspect(self, content: dict[str, Any], where: dict[str, Any]) -> None:
+        text = content.get("data", {}).get("text/plain") if content.get("found") else None
+        if not text:
+            self.say("nothing known about the name under the cursor")
+            return
+        self._shows["float"] = {**_text_payload(render.render_display({"text/plain": text})),
+                                "where": where}  # fmt: skip
+
+    def _on_complete(self, content: dict[str, Any], line: str, where: dict[str, Any]) -> None:
+        start, items = assist.completions(line, content)
+        if items:
+            self._shows["complete"] = {"start": start, "items": items, "where": where}
+
     def _on_reply(self, msg: dict[str, Any]) -> None:
         parent = msg.get("parent_header", {}).get("msg_id")
+        request = self._requests.pop(parent, None) if parent else None
+        if request is not None:
+            _, then, deadline = request
+            if time.monotonic() <= deadline and msg["content"].get("status") == "ok":
+                then(msg["content"])
+            return
         execution = self.executions.get(parent) if parent else None
         if execution is None or self.view is None:
             return
@@ -396,10 +443,12 @@ class Controller:
             head["messages"], self._messages = self._messages, []
         if self._asks:
             head["asks"], self._asks = self._asks, []
+        head.update(self._shows)
+        self._shows = {}
         if edit is None or max(len(edit.lines), edit.trim) <= CHUNK_LINES:
             if edit is not None:
                 head["edit"] = _payload(edit)
-            if head.keys() & {"edit", "status", "messages", "asks"} or head.get("show"):
+            if head.keys() - {"name", "show", "focus"} or head.get("show"):
                 self.nvim.exec_lua(UPDATE, head, async_=True)
             return
         assert view is not None
@@ -466,6 +515,15 @@ def _payload(edit: Edit) -> dict[str, Any]:
     if edit.lines:
         payload["text"] = "\n".join(edit.lines)
     return payload
+
+
+def _text_payload(segments: list[render.Segment]) -> dict[str, Any]:
+    """Highlighted text for a window of its own (a float, a scratch buffer): text, highlights."""
+    doc = OutputDocument(100_000)
+    doc.new_block(segments)
+    edit = doc.take_edit()
+    assert edit is not None
+    return {"text": "\n".join(edit.lines), "highlights": edit.highlights}
 
 
 def _buffer_name(conn: Any) -> str:

@@ -29,6 +29,8 @@ METHODS = {
     "complete_connection",
     "resend",
     "input_reply",
+    "inspect",
+    "complete",
 }
 
 
