@@ -10,7 +10,8 @@ let g:loaded_kernel = 1
 if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
-        \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect']
+        \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
+        \ 'KernelHistory', 'KernelTraceback']
     execute 'command! -nargs=* -range' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -25,11 +26,13 @@ command! -bar KernelDisconnect call kernel#rpc('disconnect')
 command! -range KernelSend call kernel#send_lines(<line1>, <line2>)
 command! -bar KernelSendCell call kernel#send_cell(0)
 " No -bar: `|` and `"` belong to the code.
-command! -nargs=+ KernelExec call kernel#send(<q-args>)
+command! -nargs=+ KernelExec call kernel#send(<q-args>, 0)
 command! -bar KernelOutput call kernel#rpc('output')
 command! -bar KernelClear call kernel#rpc('clear')
 command! -bar KernelInterrupt call kernel#rpc('interrupt')
 command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
+command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
+command! -bar KernelTraceback call kernel#rpc('traceback')
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy', 'disconnected'.
 " It reads a variable the plugin keeps current, so a redraw never waits on the host.

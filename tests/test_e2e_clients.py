@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,24 @@ def test_a_restart_by_the_kernels_owner_is_noticed_and_the_count_starts_again(
         wait_for(lambda: editor.status().endswith(" idle"), what="idle again")
     finally:
         manager.shutdown_kernel(now=True)
+
+
+def test_history_lists_every_clients_inputs_as_cells_that_can_be_sent_again(
+    editor: Editor, kernel: Kernel
+) -> None:
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec hist_a = 40")
+    run_in_console(kernel, "hist_b = 2")
+    editor.nvim.command("KernelHistory 5")
+    wait_for(
+        lambda: editor.nvim.current.buffer.name.startswith("kernel-history://"), what="history"
+    )
+    lines = list(editor.nvim.current.buffer[:])
+    assert "hist_a = 40" in lines and "hist_b = 2" in lines
+    assert re.fullmatch(r"# In \[\d+\]:", lines[lines.index("hist_b = 2") - 1])
+    assert editor.nvim.current.buffer.options["filetype"] == "python"
+    editor.feed(f"{lines.index('hist_a = 40') + 1}G\\c")
+    wait_for(
+        lambda: sum(line.endswith(": hist_a = 40") for line in editor.output()) == 2,
+        what="the entry sent again",
+    )

@@ -29,6 +29,10 @@ local function create(name)
   bo.buftype, bo.bufhidden, bo.swapfile, bo.buflisted = 'nofile', 'hide', false, false
   bo.undolevels = -1 -- a million lines of output must not be kept twice
   bo.modifiable = false
+  -- On a traceback's line: open the code it names (the host knows which cell came from where).
+  vim.keymap.set('n', '<CR>', function()
+    vim.fn['kernel#rpc']('jump', vim.fn.line('.'))
+  end, { buffer = buf, desc = 'kernel.nvim: go to the code of this traceback frame' })
   buffers[name] = buf
   return buf
 end

@@ -49,6 +49,59 @@ local function complete(c)
   end
 end
 
+-- The frames of the last traceback, mapped to the lines they were sent from.
+local function quickfix(q)
+  vim.fn.setqflist({}, ' ', { title = 'kernel traceback', items = q.items })
+  if q.open then
+    vim.cmd('botright copen')
+  end
+end
+
+-- <CR> in the output: open the code of the frame, in the window the user came from.
+local function jump(place)
+  if api.nvim_buf_get_name(0):match('^kernel://') then
+    vim.cmd('wincmd p')
+    if api.nvim_buf_get_name(0):match('^kernel://') then
+      vim.cmd('aboveleft split')
+    end
+  end
+  if place.bufnr and api.nvim_buf_is_valid(place.bufnr) then
+    api.nvim_set_current_buf(place.bufnr)
+  else
+    vim.cmd.edit(vim.fn.fnameescape(place.filename))
+  end
+  api.nvim_win_set_cursor(0, { math.min(place.lnum, api.nvim_buf_line_count(0)), 0 })
+end
+
+-- The kernel's input history as cells (`# In [7]:` markers), to read, edit and send again.
+local function history(h)
+  local buf = vim.fn.bufnr('^' .. h.name .. '$')
+  if buf <= 0 then
+    buf = api.nvim_create_buf(false, true)
+    api.nvim_buf_set_name(buf, h.name)
+  end
+  local bo = vim.bo[buf]
+  bo.buftype, bo.bufhidden, bo.swapfile = 'nofile', 'hide', false
+  if h.language ~= '' and bo.filetype ~= h.language then
+    bo.filetype = h.language
+  end
+  local marker = bo.commentstring:find('%s', 1, true) and bo.commentstring or '# %s'
+  local lines = {}
+  for _, entry in ipairs(h.entries) do
+    lines[#lines + 1] = marker:gsub('%%s', 'In [' .. entry[1] .. ']:', 1)
+    vim.list_extend(lines, split(entry[2]))
+  end
+  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  local wins = vim.fn.win_findbuf(buf)
+  if #wins > 0 then
+    api.nvim_set_current_win(wins[1])
+  else
+    vim.cmd('aboveleft split')
+    api.nvim_set_current_buf(buf)
+  end
+  api.nvim_win_set_cursor(0, { #lines, 0 })
+end
+
 function M.show(u)
   -- Scheduled: complete() and windows need the editor outside this RPC call.
   vim.schedule(function()
@@ -57,6 +110,15 @@ function M.show(u)
     end
     if u.complete then
       complete(u.complete)
+    end
+    if u.quickfix then
+      quickfix(u.quickfix)
+    end
+    if u.jump then
+      jump(u.jump)
+    end
+    if u.history then
+      history(u.history)
     end
   end)
 end

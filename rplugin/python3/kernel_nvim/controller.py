@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import assist, render
+from . import assist, render, tracebacks
 from .ansi import AnsiState
 from .errors import KernelError
 from .output import Block, Edit, OutputDocument
@@ -32,6 +32,7 @@ INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 # kernel answers only when the running code is done.
 INSPECT_TIMEOUT = 2.0
 COMPLETE_TIMEOUT = 5.0  # a first completion loads jedi in the kernel: 1-3 s
+HISTORY_TIMEOUT = 30.0
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Controller:
         self.state = "disconnected"
         self._busy: set[str] = set()
         self._kernel_session = ""  # the kernel process's session id: a new one means a restart
+        self._language = ""  # of the kernel, e.g. python: the history buffer's filetype
         self._shown_state: str | None = None
         self._messages: list[tuple[str, int]] = []
         self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
@@ -80,6 +82,8 @@ class Controller:
         # msg_id -> (kind, what to do with the reply, deadline): inspect, complete, history
         self._requests: dict[str, tuple[str, Any, float]] = {}
         self._shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump: for update()
+        self._sources: dict[int, dict[str, Any]] = {}  # execution count -> where its code was
+        self._traceback: list[dict[str, Any]] = []  # quickfix items of our last error
         self._lock = threading.Lock()
         self._pending: list[tuple[Any, Any]] = []  # (connection, event) from the I/O thread
         self._flush_scheduled = False
@@ -165,6 +169,26 @@ class Controller:
         self._ask("complete", content, COMPLETE_TIMEOUT,
                   lambda c: self._on_complete(c, line, where))  # fmt: skip
 
+    def history(self, n: int) -> None:
+        content = {"output": False, "raw": True, "hist_access_type": "tail", "n": n or 100}
+        self._ask("history", content, HISTORY_TIMEOUT, self._on_history)
+
+    def traceback(self) -> None:
+        if not self._traceback:
+            raise KernelError("no traceback from code sent from here yet")
+        self._shows["quickfix"] = {"items": self._traceback, "open": True}
+        self.update()
+
+    def jump(self, row: int) -> None:
+        """<CR> on line ``row`` (1-based) of the output: go to the code its traceback names."""
+        found = self.view.doc.block_at(row - 1) if self.view else None
+        frame = tracebacks.frame_at(found[0].texts, found[1]) if found else None
+        place = self._place(frame) if frame else None
+        if place is None:
+            raise KernelError("no source for this line: <CR> jumps from a traceback's frames")
+        self._shows["jump"] = place
+        self.update()
+
     def complete_connection(self, arglead: str) -> list[str]:
         try:
             from . import connection
@@ -218,6 +242,7 @@ class Controller:
         kind = event.kind
         if kind == "ready":
             self.state = "idle"
+            self._language = event.msg["content"].get("language_info", {}).get("name", "")
             self._kernel_session = event.msg["header"].get("session", "")
             self.say(f"Connected to {self.conn.name} ({_describe(event.msg['content'])})")
         elif kind == "iopub":
@@ -262,6 +287,8 @@ class Controller:
         doc = self.view.doc
         if msg_type == "execute_input":
             execution.count = content.get("execution_count")
+            if isinstance(execution.count, int) and not execution.other:
+                self._sources[execution.count] = execution.source
             header = _header(execution.count, execution.code, execution.separated, execution.other)
             doc.set_header(execution.block, header)
         elif msg_type == "stream":
@@ -276,6 +303,7 @@ class Controller:
         elif msg_type == "display_data":
             doc.append(execution.block, render.render_display(content.get("data", {})))
         elif msg_type == "error":
+            self._on_error(execution, content)
             doc.append(
                 execution.block,
                 render.render_error(
@@ -318,6 +346,7 @@ class Controller:
         """The kernel's owner restarted it (or a new kernel took its connection file)."""
         self._end_executions("no reply: the kernel restarted")
         self._busy.clear()
+        self._sources.clear()  # the counts start again
         self._input_requests.clear()
         if self.state != "disconnected":
             self.state = "restarted"
@@ -341,6 +370,42 @@ class Controller:
             return
         self._shows["float"] = {**_text_payload(render.render_display({"text/plain": text})),
                                 "where": where}  # fmt: skip
+
+    def _on_history(self, content: dict[str, Any]) -> None:
+        entries = [[e[1], e[2]] for e in content.get("history", []) if len(e) == 3]
+        if not entries:
+            self.say("the kernel has no history")
+            return
+        self._shows["history"] = {"name": f"kernel-history://{self.conn.name}", "entries": entries,
+                                  "language": self._language}  # fmt: skip
+
+    def _on_error(self, execution: Execution, content: dict[str, Any]) -> None:
+        """Make the quickfix list of the frames of an error raised by code sent from here."""
+        if execution.other:
+            return
+        lines = tracebacks.strip_ansi("\n".join(content.get("traceback") or [])).split("\n")
+        items = []
+        for frame in tracebacks.parse_frames(lines):
+            place = self._place(frame)
+            if place is not None:
+                items.append({**place, "text": frame.text})
+        if not items:
+            return
+        error = f"{content.get('ename', '')}: {content.get('evalue', '')}"
+        items[-1]["text"] = f"{items[-1]['text']}: {error}" if items[-1]["text"] else error
+        self._traceback = items
+        if self._option("kernel_error_quickfix") == 1:
+            self._shows["quickfix"] = {"items": items, "open": False}
+
+    def _place(self, frame: tracebacks.Frame) -> dict[str, Any] | None:
+        """Where a frame's code is: the file, or the buffer lines its cell was sent from."""
+        if frame.path:
+            return {"filename": frame.path, "lnum": frame.line}
+        source = self._sources.get(frame.count) if frame.count is not None else None
+        if not source or not source.get("line"):
+            return None  # a cell from another client or typed in :KernelExec
+        return {"bufnr": source["buffer"], "filename": source["file"],
+                "lnum": source["line"] + frame.line - 1}  # fmt: skip
 
     def _on_complete(self, content: dict[str, Any], line: str, where: dict[str, Any]) -> None:
         start, items = assist.completions(line, content)

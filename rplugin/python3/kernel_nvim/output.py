@@ -133,6 +133,15 @@ class OutputDocument:
         self._trim, self._dirty = 0, None
         return edit
 
+    def block_at(self, line: int) -> tuple[Block, int] | None:
+        """The block holding ``line`` (0-based) and the line's index in it."""
+        seen = 0
+        for block in self.blocks:
+            if line < seen + len(block):
+                return (block, line - seen) if line >= seen else None
+            seen += len(block)
+        return None
+
     def resend_from(self, line: int) -> None:
         """The editor got the lines before ``line`` of the last edit, not the rest."""
         self._mark(line)

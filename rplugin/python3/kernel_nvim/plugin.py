@@ -31,6 +31,9 @@ METHODS = {
     "input_reply",
     "inspect",
     "complete",
+    "history",
+    "traceback",
+    "jump",
 }
 
 
