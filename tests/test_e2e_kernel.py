@@ -108,6 +108,24 @@ def test_kernel_killed_mid_execution_is_reported_dead(editor: Editor, own_kernel
     assert_no_traceback(editor)
 
 
+def test_kernel_connect_again_after_a_new_kernel_took_the_file_works(
+    editor: Editor, own_kernel: Kernel, runtime_dir: Path, home: Path
+) -> None:
+    editor.connect(own_kernel)
+    name = f"kernel-{own_kernel.fragment}"
+    own_kernel.kill()
+    wait_for(lambda: editor.status() == f"{name} dead", 15, "status dead")
+    # The user starts a kernel again from the same connection file: same ports, same key.
+    again = start_kernel(runtime_dir, home, own_kernel.fragment)
+    try:
+        editor.nvim.command(f"KernelConnect {own_kernel.fragment}")
+        wait_for(lambda: editor.status() == f"{name} idle", 30, "connected again")
+        editor.nvim.command("KernelExec print('back ' + 'again')")
+        editor.wait_output("back again")
+    finally:
+        again.kill()
+
+
 # Section: the editor stays responsive
 
 
