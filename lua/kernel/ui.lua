@@ -102,23 +102,16 @@ local function history(h)
   api.nvim_win_set_cursor(0, { #lines, 0 })
 end
 
+local handlers = { { 'float', float }, { 'complete', complete }, { 'quickfix', quickfix },
+  { 'jump', jump }, { 'history', history } }
+
 function M.show(u)
   -- Scheduled: complete() and windows need the editor outside this RPC call.
   vim.schedule(function()
-    if u.float then
-      float(u.float)
-    end
-    if u.complete then
-      complete(u.complete)
-    end
-    if u.quickfix then
-      quickfix(u.quickfix)
-    end
-    if u.jump then
-      jump(u.jump)
-    end
-    if u.history then
-      history(u.history)
+    for _, h in ipairs(handlers) do
+      if u[h[1]] then
+        h[2](u[h[1]])
+      end
     end
   end)
 end

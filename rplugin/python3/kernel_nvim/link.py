@@ -196,8 +196,13 @@ class _Loop:
         self.session = link.session
         self.timing = link.timing
         now = time.monotonic()
+        # Ready once kernel_info is answered and iopub has delivered a message: a SUB socket's
+        # subscription takes a moment, and output published before it would be lost.
         self.handshake_ids: set[str] = set()
         self.handshake_deadline: float | None = now + self.timing.handshake
+        self.info_reply: Message | None = None
+        self.iopub_seen = False
+        self.next_probe = now
         self.last_beat = now
         self.next_ping = now
         self.dead = False
@@ -208,9 +213,7 @@ class _Loop:
 
     def run(self) -> None:
         for channel in ("control", "shell"):  # control answers even while shell is busy
-            msg = self.session.msg("kernel_info_request", {})
-            self.handshake_ids.add(msg["header"]["msg_id"])
-            self._send(channel, msg)
+            self._ask_info(channel)
         while not self.link._stopping:
             ready = dict(self.poller.poll(self._timeout_ms()))
             batch: list[Event] = []
@@ -230,6 +233,8 @@ class _Loop:
         deadlines = [self.next_ping, *self.interrupts.values()]
         if self.handshake_deadline is not None:
             deadlines.append(self.handshake_deadline)
+            if self.info_reply is not None:
+                deadlines.append(self.next_probe)
         elif not self.dead:
             deadlines.append(self.last_beat + self.timing.hb_timeout)
         return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
@@ -253,6 +258,16 @@ class _Loop:
                 )
             self._send(channel, msg)
 
+    def _ask_info(self, channel: str) -> None:
+        msg = self.session.msg("kernel_info_request", {})
+        self.handshake_ids.add(msg["header"]["msg_id"])
+        self._send(channel, msg)
+
+    def _finish_handshake(self, batch: list[Event]) -> None:
+        if self.handshake_deadline is not None and self.info_reply and self.iopub_seen:
+            self.handshake_deadline = None
+            batch.append(Event("ready", self.info_reply))
+
     def _send(self, channel: str, msg: Message) -> None:
         self.io.by_name[channel].send_multipart(self.session.serialize(msg))
 
@@ -272,11 +287,12 @@ class _Loop:
     def _dispatch(self, name: str, msg: Message, batch: list[Event]) -> None:
         parent_id = msg.get("parent_header", {}).get("msg_id")
         if parent_id in self.handshake_ids and msg["msg_type"] == "kernel_info_reply":
-            self.handshake_ids.clear()
-            if self.handshake_deadline is not None:
-                self.handshake_deadline = None
-                batch.append(Event("ready", msg))
+            self.info_reply = self.info_reply or msg
+            self._finish_handshake(batch)
             return
+        if name == "iopub" and not self.iopub_seen:
+            self.iopub_seen = True
+            self._finish_handshake(batch)
         if msg["msg_type"] == "interrupt_reply":
             self.interrupts.pop(parent_id, None)
         batch.append(Event(name, msg))
@@ -295,10 +311,17 @@ class _Loop:
     def _on_timers(self, batch: list[Event]) -> None:
         now = time.monotonic()
         if self.handshake_deadline is not None and now >= self.handshake_deadline:
-            self.handshake_deadline = None
-            self.link._stopping = True
-            batch.append(Event("no_answer"))
-            return
+            if self.info_reply is not None:  # it answers, but iopub stays silent: go on anyway
+                self.iopub_seen = True
+                self._finish_handshake(batch)
+            else:
+                self.handshake_deadline = None
+                self.link._stopping = True
+                batch.append(Event("no_answer"))
+                return
+        if self.handshake_deadline is not None and self.info_reply and now >= self.next_probe:
+            self._ask_info("shell")  # its busy and idle on iopub show the subscription works
+            self.next_probe = now + 0.2
         if now >= self.next_ping:
             self.io.hb.send(b"ping")
             self.next_ping = now + self.timing.hb_interval
