@@ -35,6 +35,11 @@ def wait_idle(editor: Editor) -> None:
     wait_for(lambda: editor.status().endswith(" idle"), what="the kernel idle")
 
 
+def keep_kernel_busy(editor: Editor, seconds: float) -> None:
+    editor.nvim.command(f"KernelExec import time; time.sleep({seconds})")
+    wait_for(lambda: editor.status().endswith(" busy"), what="busy")
+
+
 # Section: inspect
 
 
@@ -85,8 +90,7 @@ def test_k_while_the_kernel_is_busy_shows_nothing_then_or_later(
     editor: Editor, kernel: Kernel
 ) -> None:
     connect_in_python_buffer(editor, kernel, ["print"])
-    editor.nvim.command("KernelExec import time; time.sleep(2.5)")
-    wait_for(lambda: editor.status().endswith(" busy"), what="busy")
+    keep_kernel_busy(editor, 2.5)
     editor.feed("K")
     assert editor.responsive() < 1.0
     wait_idle(editor)
@@ -134,8 +138,7 @@ def test_completion_while_the_kernel_is_busy_returns_at_once_and_quietly(
     editor: Editor, kernel: Kernel
 ) -> None:
     connect_in_python_buffer(editor, kernel, ["pri"])
-    editor.nvim.command("KernelExec import time; time.sleep(2)")
-    wait_for(lambda: editor.status().endswith(" busy"), what="busy")
+    keep_kernel_busy(editor, 2)
     before = editor.messages()
     editor.feed("A\x18\x0f")
     assert editor.responsive() < 1.0

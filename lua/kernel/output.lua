@@ -80,6 +80,11 @@ function M.redefine()
   end
 end
 
+-- Lines come joined by newlines: one string crosses RPC far cheaper than a list.
+function M.lines(text)
+  return text and vim.split(text, '\n', { plain = true }) or {}
+end
+
 local function apply(buf, edit)
   local count = api.nvim_buf_line_count(buf)
   local follow = {}
@@ -94,9 +99,7 @@ local function apply(buf, edit)
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
     api.nvim_buf_clear_namespace(buf, ns, start, -1)
-    -- The lines come joined by newlines: one string crosses RPC far cheaper than a list.
-    local lines = edit.text and vim.split(edit.text, '\n', { plain = true }) or {}
-    api.nvim_buf_set_lines(buf, start, -1, false, lines)
+    api.nvim_buf_set_lines(buf, start, -1, false, M.lines(edit.text))
   end
   vim.bo[buf].modifiable = false
   for _, h in ipairs(edit.highlights) do

@@ -7,10 +7,6 @@ local M = {}
 local api = vim.api
 local output = require('kernel.output')
 
-local function split(text)
-  return text and vim.split(text, '\n', { plain = true }) or {}
-end
-
 local function highlight(buf, highlights)
   for _, h in ipairs(highlights or {}) do
     output.define(h[4])
@@ -33,7 +29,7 @@ local function float(f)
   if not still_at(f.where) then
     return
   end
-  local buf = vim.lsp.util.open_floating_preview(split(f.text), '', {
+  local buf = vim.lsp.util.open_floating_preview(output.lines(f.text), '', {
     focus_id = 'kernel_inspect',
     close_events = { 'CursorMoved', 'CursorMovedI', 'InsertEnter', 'BufLeave', 'WinLeave' },
     max_width = math.max(40, math.floor(vim.o.columns * 0.8)),
@@ -89,7 +85,7 @@ local function history(h)
   local lines = {}
   for _, entry in ipairs(h.entries) do
     lines[#lines + 1] = marker:gsub('%%s', 'In [' .. entry[1] .. ']:', 1)
-    vim.list_extend(lines, split(entry[2]))
+    vim.list_extend(lines, output.lines(entry[2]))
   end
   api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   local wins = vim.fn.win_findbuf(buf)

@@ -25,7 +25,7 @@ from .output import Block, Edit, OutputDocument
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LINES = 20_000
-CHUNK_LINES = 2000
+CHUNK_LINES = 2_000  # lines per editor call: about a millisecond of the editor's time
 UPDATE = "require('kernel.output').update(...)"
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 # Seconds an answer to K or completion is worth showing: later, the user has moved on. A busy
@@ -163,7 +163,7 @@ class Controller:
         self._ask("inspect", content, INSPECT_TIMEOUT, lambda c: self._on_inspect(c, where))
 
     def complete(self, line: str, col: int, where: dict[str, Any]) -> None:
-        if self.link is None or self._busy or self.state not in ("idle", "restarted"):
+        if self.link is None or self.state not in ("idle", "restarted"):
             return  # a busy kernel would answer only when done: typing goes on without it
         content = {"code": line, "cursor_pos": assist.code_points(line, col)}
         self._ask("complete", content, COMPLETE_TIMEOUT,
@@ -177,7 +177,6 @@ class Controller:
         if not self._traceback:
             raise KernelError("no traceback from code sent from here yet")
         self._shows["quickfix"] = {"items": self._traceback, "open": True}
-        self.update()
 
     def jump(self, row: int) -> None:
         """<CR> on line ``row`` (1-based) of the output: go to the code its traceback names."""
@@ -187,7 +186,6 @@ class Controller:
         if place is None:
             raise KernelError("no source for this line: <CR> jumps from a traceback's frames")
         self._shows["jump"] = place
-        self.update()
 
     def complete_connection(self, arglead: str) -> list[str]:
         try:
@@ -588,7 +586,7 @@ def _text_payload(segments: list[render.Segment]) -> dict[str, Any]:
     doc.new_block(segments)
     edit = doc.take_edit()
     assert edit is not None
-    return {"text": "\n".join(edit.lines), "highlights": edit.highlights}
+    return _payload(edit)
 
 
 def _buffer_name(conn: Any) -> str:

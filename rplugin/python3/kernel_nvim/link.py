@@ -141,7 +141,9 @@ class KernelLink:
 
 
 class _Sockets:
-    TYPES = {"shell": zmq.DEALER, "stdin": zmq.DEALER, "control": zmq.DEALER, "iopub": zmq.SUB}
+    TYPES = {"shell": zmq.DEALER, "stdin": zmq.DEALER, "control": zmq.DEALER, "iopub": zmq.SUB,
+             "hb": zmq.REQ}  # fmt: skip
+    MESSAGES = ("shell", "stdin", "control", "iopub")  # the channels that carry signed messages
 
     def __init__(
         self, conn: ConnectionInfo, session: Session, context: zmq.Context[Any], wake_addr: str
@@ -149,7 +151,7 @@ class _Sockets:
         self._info = conn.info
         self._context = context
         ident = session.bsession  # stdin must share the shell's identity or input() hangs
-        self.by_name = {name: self._connect(name, ident) for name in self.TYPES}
+        self.by_name = {name: self._connect(name, ident) for name in self.MESSAGES}
         self.by_name["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
         self.hb = self.new_heartbeat()
         self.wake = context.socket(zmq.PULL)
@@ -157,7 +159,7 @@ class _Sockets:
 
     def _connect(self, channel: str, identity: bytes | None) -> zmq.Socket[Any]:
         info = self._info
-        sock: zmq.Socket[Any] = self._context.socket(self.TYPES.get(channel, zmq.REQ))
+        sock: zmq.Socket[Any] = self._context.socket(self.TYPES[channel])
         sock.linger = 0
         if identity:
             sock.identity = identity

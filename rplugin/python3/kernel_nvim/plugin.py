@@ -58,10 +58,11 @@ class KernelPlugin:
             self._controller = Controller(self._nvim)
         controller = self._controller
         method, *params = args or ["?"]
+        result = None
         try:
             if method not in METHODS:
                 raise KernelError(f"unknown request {method!r}")
-            return getattr(controller, method)(*params)
+            result = getattr(controller, method)(*params)
         except KernelError as e:
             controller.say(str(e), ERROR)
         except ImportError as e:
@@ -73,8 +74,8 @@ class KernelPlugin:
         except Exception as e:  # never a traceback in the user's face: one line, details logged
             log.exception("kernel.nvim: %s failed", method)
             controller.say(f"internal error in {method}: {e!r}", ERROR)
-        try:
+        try:  # whatever the call changed, showed or said reaches the editor
             controller.update()
         except Exception:
             log.exception("kernel.nvim: cannot report to the editor")
-        return None
+        return result
