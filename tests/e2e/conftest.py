@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pynvim
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 T = TypeVar("T")
 

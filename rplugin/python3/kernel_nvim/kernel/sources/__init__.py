@@ -1,0 +1,1 @@
+"""Where a kernel comes from, and what we may do to it."""
