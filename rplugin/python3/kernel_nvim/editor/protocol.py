@@ -1,0 +1,94 @@
+"""Every update the host sends to the editor, as types: the one place its keys are written down.
+
+The host calls ``require('kernel.output').update(u)`` with one :class:`Update` per flush; every
+key is optional and means "this changed". ``lua/kernel/output.lua`` mirrors these keys in its
+header comment; a key added here is added there in the same change.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict, Union
+
+# (row relative to the edit's start, start byte, end byte, highlight group)
+Highlight = tuple[int, int, int, str]
+
+
+class _EditBase(TypedDict):
+    trim: int  # delete this many lines at the top first
+    start: int  # then replace every line from this one (0-based) ...
+    replace: bool  # ... unless false: an edit that only trims
+    highlights: list[Highlight]
+
+
+class EditPayload(_EditBase, total=False):
+    text: str  # the new lines joined by "\n" (lines never hold a newline); absent: no lines
+
+
+class StatePayload(TypedDict):
+    """What ``g:kernel_state`` holds; statuslines and maps read it, never the text."""
+
+    state: str  # a session.state.KernelState value: disconnected, connecting, idle, busy, ...
+    name: str  # the kernel's short name (kernel-6759, kernel-f13fc968), "" when disconnected
+    buffer: str  # the output buffer of the linked kernel (kernel://kernel-6759.json), or ""
+    busy: str  # "" | "ours" (code sent from here runs) | "other" (only other clients' code)
+    text: str  # what KernelStatus() returns: "kernel-6759 busy (other)", "disconnected"
+
+
+class Ask(TypedDict):
+    """The kernel waits in input() or getpass(): ask the user, answer with input_reply."""
+
+    id: str
+    prompt: str
+    password: bool
+
+
+class Where(TypedDict):
+    """Where the cursor was when the user asked: an answer is shown only if it is still there."""
+
+    win: int
+    line: int
+    col: int
+
+
+class FloatPayload(EditPayload):
+    where: Where
+
+
+class CompletePayload(TypedDict):
+    start: int  # byte column where the completed text starts
+    items: list[dict[str, Union[str, int]]]  # complete-items
+    where: Where
+
+
+class HistoryPayload(TypedDict):
+    name: str  # kernel-history://<kernel>
+    entries: list[tuple[int, str]]  # (line number, source)
+    language: str  # the filetype to set
+
+
+class QuickfixItem(TypedDict, total=False):
+    bufnr: int
+    filename: str
+    lnum: int
+    text: str
+
+
+class QuickfixPayload(TypedDict):
+    items: list[QuickfixItem]
+    open: bool
+
+
+class Update(TypedDict, total=False):
+    name: str  # the output buffer (kernel://...) that `edit`, `show` and `focus` are about
+    edit: EditPayload
+    show: bool  # open a window on `name` in this tab if none shows an output buffer
+    focus: bool  # and go to it
+    linked: str  # the output buffer of the kernel linked now: output windows switch to it
+    state: StatePayload
+    messages: list[tuple[str, int]]  # ("[kernel] ...", vim.log.levels value)
+    asks: list[Ask]
+    float: FloatPayload
+    complete: CompletePayload
+    history: HistoryPayload
+    quickfix: QuickfixPayload
+    jump: QuickfixItem
