@@ -25,10 +25,19 @@ function! s:host_ready() abort
   return 1
 endfunction
 
+" The settings the host needs, sent with every call so that it never has to ask midway.
+function! kernel#options() abort
+  return {'max_lines': get(g:, 'kernel_output_max_lines', 0),
+        \ 'show_other_output': get(g:, 'kernel_show_other_output', 1),
+        \ 'error_quickfix': get(g:, 'kernel_error_quickfix', 0),
+        \ 'output_open': get(g:, 'kernel_output_open', 'always'),
+        \ 'allow_unsigned': get(g:, 'kernel_allow_unsigned', 0)}
+endfunction
+
 " Call the host without waiting for it.
 function! kernel#rpc(method, ...) abort
   if s:host_ready()
-    call call('KernelRpc', [a:method] + a:000)
+    call call('KernelRpc', [a:method, kernel#options()] + a:000)
   endif
 endfunction
 
@@ -63,7 +72,7 @@ function! kernel#complete_connect(arglead, cmdline, cursorpos) abort
   if !s:host_ready()
     return []
   endif
-  return KernelRpcSync('complete_connection', a:arglead)
+  return KernelRpcSync('complete_connection', kernel#options(), a:arglead)
 endfunction
 
 " Section: Sending

@@ -54,7 +54,7 @@ try:
     package = types.ModuleType("kernel_nvim")
     package.__path__ = [os.path.join(sys.argv[1], "kernel_nvim")]
     sys.modules["kernel_nvim"] = package
-    from kernel_nvim import connection
+    from kernel_nvim.kernel.sources import existing as connection
 
     files = connection.list_connection_files()
     newest = []

@@ -31,7 +31,7 @@ local function create(name)
   bo.modifiable = false
   -- On a traceback's line: open the code it names (the host knows which cell came from where).
   vim.keymap.set('n', '<CR>', function()
-    vim.fn['kernel#rpc']('jump', vim.fn.line('.'))
+    vim.fn['kernel#rpc']('jump', vim.fn.line('.'), name)
   end, { buffer = buf, desc = 'kernel.nvim: go to the code of this traceback frame' })
   buffers[name] = buf
   return buf
@@ -152,7 +152,7 @@ end
 local function ask(request)
   vim.schedule(function()
     local function answer(value)
-      vim.fn.KernelRpc('input_reply', request.id, value or vim.NIL)
+      vim.fn['kernel#rpc']('input_reply', request.id, value or vim.NIL)
     end
     if request.password then
       local ok, value = pcall(vim.fn.inputsecret, request.prompt)
@@ -174,7 +174,7 @@ function M.update(u)
       if lost then
         -- The user wiped the buffer: ask the host for all of it again.
         vim.schedule(function()
-          vim.fn.KernelRpc('resend')
+          vim.fn['kernel#rpc']('resend', u.name)
         end)
       else
         apply(buf, u.edit)
@@ -187,8 +187,9 @@ function M.update(u)
       end
     end
   end
-  if u.status then
-    vim.g.kernel_status = u.status
+  if u.state then
+    vim.g.kernel_state = u.state
+    vim.g.kernel_status = u.state.text
     vim.cmd('redrawstatus!')
     api.nvim_exec_autocmds('User', { pattern = 'KernelStatusChanged', modeline = false })
   end

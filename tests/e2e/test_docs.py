@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pynvim
 import pytest
-
 from conftest import REPO, Editor, Kernel, nvim_bin
 
 DOC = REPO / "doc" / "kernel.txt"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pynvim
 import pytest
-
 from conftest import EDITOR_ARGS, PYTHON, Editor, Kernel, editor_env, nvim_bin, wait_for
 
 # Section: helpers
@@ -27,7 +26,7 @@ def kernel_lines(editor: Editor) -> list[str]:
 
 def settle(editor: Editor) -> None:
     """Wait until the host has handled every command sent before: a request queues behind them."""
-    editor.nvim.call("KernelRpcSync", "complete_connection", "")
+    editor.nvim.call("KernelRpcSync", "complete_connection", {}, "")
 
 
 def assert_no_traceback(editor: Editor) -> None:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from kernel_nvim import ansi
-from kernel_nvim.ansi import AnsiState, parse, strip, xterm_rgb
+from kernel_nvim.output import ansi
+from kernel_nvim.output.ansi import AnsiState, parse, strip, xterm_rgb
 
 ESC = "\x1b"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel_nvim.assist import byte_col, code_points, completions
+from kernel_nvim.session.assist import byte_col, code_points, completions
 
 
 def test_byte_columns_and_code_points_convert_both_ways_past_multibyte_text() -> None:

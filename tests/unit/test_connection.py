@@ -1,4 +1,4 @@
-"""Unit tests of kernel_nvim.connection: finding, choosing, reading and vetting connection files."""
+"""Connection files: finding, choosing, reading and vetting them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import pytest
 
-from kernel_nvim.connection import (
+from kernel_nvim.errors import KernelError
+from kernel_nvim.kernel.sources.existing import (
     ConnectionInfo,
     completion_candidates,
     kernel_pid,
@@ -25,7 +26,6 @@ from kernel_nvim.connection import (
     search_dirs,
     security_warnings,
 )
-from kernel_nvim.errors import KernelError
 
 KEY = "a0436f6c-1916-498b-8eb9-e81ab9368e84"
 BASE_TIME = 1_700_000_000

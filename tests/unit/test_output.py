@@ -6,8 +6,8 @@ editor would show equals what the model holds.
 
 from __future__ import annotations
 
-from kernel_nvim.output import Edit, OutputDocument
-from kernel_nvim.render import Segment
+from kernel_nvim.output.document import Edit, OutputDocument
+from kernel_nvim.output.segments import Segment
 
 
 def seg(text: str, *groups: str) -> list[Segment]:

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from kernel_nvim.ansi import AnsiState
-from kernel_nvim.render import (
+from kernel_nvim.output.ansi import AnsiState
+from kernel_nvim.output.render import (
     Segment,
     render_display,
     render_error,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from kernel_nvim.tracebacks import Frame, frame_at, parse_frames, strip_ansi
+from kernel_nvim.output.tracebacks import Frame, frame_at, parse_frames, strip_ansi
 
 AMOD = "/tmp/kn_demo/pkg/amod.py"
 HMOD = os.path.expanduser("~/proj/hmod.py")

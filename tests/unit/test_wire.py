@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jupyter_client.session import Session as JupyterSession
 
-from kernel_nvim.wire import DELIMITER, InvalidMessage, Session
+from kernel_nvim.kernel.wire import DELIMITER, InvalidMessage, Session
 
 KEY = b"a-secret-key-for-the-tests"
 

@@ -7,7 +7,10 @@ header comment; a key added here is added there in the same change.
 
 from __future__ import annotations
 
-from typing import TypedDict, Union
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from ..output.document import Edit
 
 # (row relative to the edit's start, start byte, end byte, highlight group)
 Highlight = tuple[int, int, int, str]
@@ -56,7 +59,7 @@ class FloatPayload(EditPayload):
 
 class CompletePayload(TypedDict):
     start: int  # byte column where the completed text starts
-    items: list[dict[str, Union[str, int]]]  # complete-items
+    items: list[dict[str, str | int]]  # complete-items
     where: Where
 
 
@@ -92,3 +95,14 @@ class Update(TypedDict, total=False):
     history: HistoryPayload
     quickfix: QuickfixPayload
     jump: QuickfixItem
+
+
+def edit_payload(edit: Edit) -> EditPayload:
+    """An edit as output.lua takes it. Lines never hold a newline, so joining them is lossless,
+    and one string costs pynvim and Neovim a fraction of a list of strings (1.4 ms of host CPU
+    for 2,000 lines as a list, 0.04 ms joined)."""
+    payload: EditPayload = {"trim": edit.trim, "start": edit.start, "replace": edit.replace,
+                            "highlights": edit.highlights}  # fmt: skip
+    if edit.lines:
+        payload["text"] = "\n".join(edit.lines)
+    return payload

@@ -18,7 +18,7 @@ Message = dict[str, Any]
 
 class EventKind(enum.Enum):
     READY = "ready"  # the handshake is done: msg is the kernel_info_reply; sends reach the kernel
-    NO_ANSWER = "no_answer"  # the handshake timed out; the channel has stopped
+    NO_ANSWER = "no_answer"  # the handshake timed out (text: after how many seconds); stopped
     FAILED = "failed"  # the transport could not start or broke; text says why; it has stopped
     MESSAGE = "message"  # msg arrived on `channel` (shell, iopub, stdin, control), signed and valid
     UNRESPONSIVE = "unresponsive"  # the liveness check (heartbeat) stopped answering

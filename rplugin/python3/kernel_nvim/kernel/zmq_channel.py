@@ -15,15 +15,15 @@ import contextlib
 import itertools
 import logging
 import os
-import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import zmq
 
-from .connection import ConnectionInfo, kernel_pid
+from .channel import Event, EventKind, EventSink
+from .sources.existing import ConnectionInfo
 from .wire import InvalidMessage, Session
 
 log = logging.getLogger(__name__)
@@ -34,22 +34,6 @@ _link_ids = itertools.count()
 
 
 @dataclass
-class Event:
-    """What the I/O thread saw. ``kind`` is one of:
-
-    ``ready`` (msg: the kernel_info_reply), ``no_answer`` (the handshake timed out; the thread
-    stops), ``iopub``/``shell``/``control``/``stdin`` (msg: a message from that channel),
-    ``dead``/``alive`` (the heartbeat stopped or came back), ``interrupt`` (text: ``signal``
-    when SIGINT was sent, ``unanswered`` when nothing could be done), ``failed`` (text: why the
-    thread could not start).
-    """
-
-    kind: str
-    msg: Message = field(default_factory=dict)
-    text: str = ""
-
-
-@dataclass
 class Timing:
     handshake: float = 5.0  # seconds the kernel has to answer kernel_info
     hb_interval: float = 1.0
@@ -57,13 +41,15 @@ class Timing:
     interrupt_grace: float = 1.0  # no interrupt_reply for this long: SIGINT, if we can
 
 
-class KernelLink:
+class ZmqChannel:
     def __init__(
         self,
         conn: ConnectionInfo,
-        on_events: Callable[[list[Event]], None],
+        on_events: EventSink,
         timing: Timing | None = None,
+        interrupt_fallback: Callable[[], bool] | None = None,
     ) -> None:
+        self.interrupt_fallback = interrupt_fallback
         self.conn = conn
         self.timing = timing or Timing()
         self._on_events = on_events
@@ -85,22 +71,11 @@ class KernelLink:
     def start(self) -> None:
         self._thread.start()
 
-    def execute(self, code: str, allow_stdin: bool = False) -> str:
-        """Queue an execute_request; returns its msg_id at once, before anything is sent."""
-        content = {
-            "code": code,
-            "silent": False,
-            "store_history": True,
-            "user_expressions": {},
-            "allow_stdin": allow_stdin,
-            "stop_on_error": True,
-        }
-        return self.request("shell", "execute_request", content)
+    @property
+    def session_id(self) -> str:
+        return self.session.session
 
-    def interrupt(self) -> str:
-        return self.request("control", "interrupt_request", {})
-
-    def request(
+    def send(
         self, channel: str, msg_type: str, content: Message, parent: Message | None = None
     ) -> str:
         msg = self.session.msg(msg_type, content, parent=parent)
@@ -129,13 +104,13 @@ class KernelLink:
             io = _Sockets(self.conn, self.session, self._context, self._wake_addr)
         except Exception as e:  # a bad address or port: tell the editor, never die silently
             log.exception("kernel.nvim: cannot open sockets")
-            self._on_events([Event("failed", text=str(e))])
+            self._on_events([Event(EventKind.FAILED, text=type(e).__name__)])
             return
         try:
             _Loop(self, io).run()
         except Exception as e:
             log.exception("kernel.nvim: I/O thread failed")
-            self._on_events([Event("failed", text=str(e))])
+            self._on_events([Event(EventKind.FAILED, text=type(e).__name__)])
         finally:
             io.close()
 
@@ -192,7 +167,7 @@ class _Loop:
 
     MAX_PER_SOCKET = 500  # per wake-up, so that one flooding socket cannot starve the others
 
-    def __init__(self, link: KernelLink, io: _Sockets) -> None:
+    def __init__(self, link: ZmqChannel, io: _Sockets) -> None:
         self.link = link
         self.io = io
         self.session = link.session
@@ -250,7 +225,9 @@ class _Loop:
 
     def _run_commands(self) -> None:
         commands = self.link._commands
-        while commands:
+        # Until the handshake is done, a request could run before iopub is subscribed and its
+        # output be lost: what the user sends meanwhile waits, in order.
+        while commands and (self.handshake_deadline is None or commands[0][0] == "stop"):
             channel, msg = commands.popleft()
             if channel == "stop":
                 return
@@ -268,7 +245,8 @@ class _Loop:
     def _finish_handshake(self, batch: list[Event]) -> None:
         if self.handshake_deadline is not None and self.info_reply and self.iopub_seen:
             self.handshake_deadline = None
-            batch.append(Event("ready", self.info_reply))
+            batch.append(Event(EventKind.READY, "shell", self.info_reply))
+            self._run_commands()
 
     def _send(self, channel: str, msg: Message) -> None:
         self.io.by_name[channel].send_multipart(self.session.serialize(msg))
@@ -297,7 +275,7 @@ class _Loop:
             self._finish_handshake(batch)
         if msg["msg_type"] == "interrupt_reply":
             self.interrupts.pop(parent_id, None)
-        batch.append(Event(name, msg))
+        batch.append(Event(EventKind.MESSAGE, name, msg))
 
     def _read_heartbeat(self, batch: list[Event]) -> None:
         while True:
@@ -308,7 +286,7 @@ class _Loop:
             self.last_beat = time.monotonic()
         if self.dead:
             self.dead = False
-            batch.append(Event("alive"))
+            batch.append(Event(EventKind.RESPONSIVE))
 
     def _on_timers(self, batch: list[Event]) -> None:
         now = time.monotonic()
@@ -319,7 +297,7 @@ class _Loop:
             else:
                 self.handshake_deadline = None
                 self.link._stopping = True
-                batch.append(Event("no_answer"))
+                batch.append(Event(EventKind.NO_ANSWER, text=f"{self.timing.handshake:g}"))
                 return
         if self.handshake_deadline is not None and self.info_reply and now >= self.next_probe:
             self._ask_info("shell")  # its busy and idle on iopub show the subscription works
@@ -331,18 +309,13 @@ class _Loop:
         handshaking = self.handshake_deadline is not None
         if not handshaking and not self.dead and now - self.last_beat > self.timing.hb_timeout:
             self.dead = True
-            batch.append(Event("dead"))
+            batch.append(Event(EventKind.UNRESPONSIVE))
         for msg_id, when in list(self.interrupts.items()):
             if now >= when:
                 del self.interrupts[msg_id]
-                batch.append(Event("interrupt", text=self._signal_kernel()))
-
-    def _signal_kernel(self) -> str:
-        pid = kernel_pid(self.link.conn) if self.link.conn.is_local else None
-        if pid is None:
-            return "unanswered"
-        try:
-            os.kill(pid, signal.SIGINT)
-        except OSError:
-            return "unanswered"
-        return "signal"
+                fallback = self.link.interrupt_fallback
+                signalled = fallback is not None and fallback()
+                kind = (
+                    EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
+                )
+                batch.append(Event(kind))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     # Only for annotations: render imports this module at run time.
-    from .render import Groups, Segment
+    from .segments import Groups, Segment
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .render import Segment
+from . import render
+from .segments import Segment
 
 # (start byte, end byte, highlight group) within one line: Neovim's columns are bytes.
 Span = tuple[int, int, str]
@@ -93,6 +94,16 @@ class OutputDocument:
         self._count += len(block) - before
         self._mark(start + first_changed)
         self._enforce_cap()
+
+    def add_item(self, block: Block, segments: list[Segment], key: str | None = None) -> None:
+        """A result or a display: whole lines of their own."""
+        self.append(block, segments)
+
+    def note(self, block: Block, text: str) -> None:
+        """A line about the session (``[no reply: ...]``), never glued to a partial line."""
+        if block.open_line:
+            self.append(block, [("\n", ())])
+        self.append(block, render.render_notice(text))
 
     def finish(self, block: Block) -> None:
         """The execution is over: end its open line; once trimmed away, the block goes."""

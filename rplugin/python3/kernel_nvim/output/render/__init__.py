@@ -5,18 +5,11 @@ Everything here is pure: the caller writes the segments into the output buffer.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any
 
-from . import ansi
-from .ansi import AnsiState
-
-Groups = tuple[str, ...]
-"""Highlight group names applied to a piece of text (may be empty)."""
-
-Segment = tuple[str, Groups]
-"""A piece of text (may contain newlines) and its groups."""
+from .. import ansi
+from ..ansi import AnsiState
+from ..segments import Groups, Segment, merge, sanitize
 
 
 def render_input(count: int | None, code: str) -> list[Segment]:
@@ -47,7 +40,7 @@ def render_result(count: int | None, data: dict[str, Any]) -> list[Segment]:
     # Like IPython, start a multi-line repr on its own line so its columns line up.
     if text is not None and "\n" in _plain(text).rstrip("\n"):
         prompt.append(("\n", ()))
-    return _merge(_end_line([*prompt, *render_display(data)]))
+    return merge(_end_line([*prompt, *render_display(data)]))
 
 
 def render_display(data: dict[str, Any]) -> list[Segment]:
@@ -60,7 +53,7 @@ def render_display(data: dict[str, Any]) -> list[Segment]:
     if others:
         label = "also: " if "text/plain" in data else ""
         segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
-    return _merge(segments)
+    return merge(segments)
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
@@ -72,7 +65,7 @@ def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]
     if not _shows_summary(ansi.strip(text), ename, evalue):
         summary = f"{ename}: {evalue}" if evalue else ename
         segments.append((f"{summary}\n", _ERROR))
-    return _merge(segments)
+    return merge(segments)
 
 
 def render_notice(text: str) -> list[Segment]:
@@ -80,26 +73,11 @@ def render_notice(text: str) -> list[Segment]:
     return [(f"[{ansi.strip(sanitize(text))}]\n", _INFO)]
 
 
-def sanitize(text: str) -> str:
-    """``text`` with U+FFFD for each code point that UTF-8 cannot encode (lone surrogates)."""
-    # isascii is O(1) in CPython; encode is one C pass: both far cheaper than the substitution.
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
-
-
 _IN: Groups = ("KernelIn",)
 _OUT: Groups = ("KernelOut",)
 _STDERR: Groups = ("KernelStderr",)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
-
-# Surrogates are the only code points a str can hold that UTF-8 cannot encode.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _plain(value: Any) -> str:
@@ -120,15 +98,3 @@ def _shows_summary(text: str, ename: str, evalue: str) -> bool:
     lines = (f"{ename}: {evalue}".rstrip(),) if evalue else (ename, f"{ename}:")
     tail = text.rstrip()
     return any(tail == line or tail.endswith(f"\n{line}") for line in lines)
-
-
-def _merge(segments: Iterable[Segment]) -> list[Segment]:
-    merged: list[Segment] = []
-    for text, groups in segments:
-        if not text:
-            continue
-        if merged and merged[-1][1] == groups:
-            merged[-1] = (merged[-1][0] + text, groups)
-        else:
-            merged.append((text, groups))
-    return merged

@@ -15,14 +15,19 @@ import ipaddress
 import json
 import os
 import re
+import signal
 import socket
 import stat
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_runtime_dir
 
-from .errors import KernelError
+from ...errors import KernelError
+
+if TYPE_CHECKING:
+    from ..channel import EventSink
+    from ..zmq_channel import ZmqChannel
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,10 @@ class ConnectionInfo:
 
     @property
     def short_name(self) -> str:
+        """``kernel-6759``; for a uuid id, its first 8 characters: ``kernel-f13fc968``."""
         name = self.name
-        return name[: -len(".json")] if name.endswith(".json") else name
+        name = name[: -len(".json")] if name.endswith(".json") else name
+        return _UUID_NAME.sub(r"\1", name)
 
     @property
     def is_local(self) -> bool:
@@ -145,6 +152,7 @@ _REQUIRED_KEYS = _PORT_KEYS + _STRING_KEYS
 _HMAC_DIGESTS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_"))
 _LOCAL_NAMES = frozenset({"localhost", "0.0.0.0"})
 _PID_NAME = re.compile(r"kernel-([0-9]+)\.json")
+_UUID_NAME = re.compile(r"^(kernel-[0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _dirs_or_default(dirs: list[str] | None) -> list[str]:
@@ -364,3 +372,54 @@ def _pid_from_name(name: str) -> int | None:
     except PermissionError:
         pass  # exists, but belongs to another user
     return pid
+
+
+class ConnectionFileSource:
+    """A kernel someone else started, known by its connection file: we share it and never own
+    it, so we may interrupt it but neither restart nor shut it down."""
+
+    owned = False
+    can_restart = False
+    can_shutdown = False
+
+    def __init__(self, conn: ConnectionInfo) -> None:
+        self.conn = conn
+
+    @classmethod
+    def resolve(cls, target: str, cwd: str, allow_unsigned: bool) -> ConnectionFileSource:
+        return cls(load_connection_file(resolve_connection_file(target, cwd), allow_unsigned))
+
+    @property
+    def name(self) -> str:
+        return self.conn.name
+
+    @property
+    def short_name(self) -> str:
+        return self.conn.short_name
+
+    @property
+    def buffer_name(self) -> str:
+        return f"kernel://{self.conn.name}"
+
+    @property
+    def key(self) -> str:
+        return os.path.realpath(self.conn.path)
+
+    def warnings(self) -> list[str]:
+        return security_warnings(self.conn)
+
+    def open(self, on_events: EventSink) -> ZmqChannel:
+        from ..zmq_channel import ZmqChannel
+
+        return ZmqChannel(self.conn, on_events, interrupt_fallback=self.interrupt_fallback)
+
+    def interrupt_fallback(self) -> bool:
+        """SIGINT for a kernel that ignores interrupt_request, when it runs here."""
+        pid = kernel_pid(self.conn)
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGINT)
+        except OSError:
+            return False
+        return True

@@ -1,0 +1,192 @@
+"""Wires it together: a kernel source gives a channel, the channel's events go to the session of
+that kernel, and the editor bridge writes what changed. One session per kernel for the whole
+editor session; at most one of them is linked at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .editor.bridge import Bridge, Part
+from .editor.protocol import StatePayload, Update, Where
+from .errors import KernelError
+from .kernel.channel import Event
+from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
+from .session.options import Options
+from .session.state import KernelState
+
+DISCONNECTED: StatePayload = {"state": KernelState.DISCONNECTED.value, "name": "", "buffer": "",
+                              "busy": "", "text": "disconnected"}  # fmt: skip
+
+
+class Link:
+    """The tag of one channel's events: events of a link replaced since are stale."""
+
+    def __init__(self, session: KernelSession) -> None:
+        self.session = session
+
+
+class App:
+    def __init__(self, nvim: Any) -> None:
+        self.options = Options()
+        self.sessions: dict[str, KernelSession] = {}
+        self.active: KernelSession | None = None
+        self.bridge = Bridge(nvim, self._handle, self._compose)
+        self.messages: list[tuple[str, int]] = []
+        self._links: dict[int, Link] = {}  # id(session) -> its current link
+        self._shown_state: StatePayload | None = None
+        self._shown_linked = ""
+        self._ticking = False
+
+    # Commands that need no linked kernel.
+
+    def connect(self, target: str, cwd: str) -> None:
+        from .kernel.sources import existing
+
+        source = existing.ConnectionFileSource.resolve(target, cwd, self.options.allow_unsigned)
+        session = self.sessions.get(source.key)
+        if self.active is not None and self.active.channel is not None:
+            self.active.unlink()
+        if session is None:
+            session = KernelSession(source, self.options, time.monotonic)
+            self.sessions[source.key] = session
+        session.source = source  # a new kernel may have taken the file since
+        self._apply_options(session)
+        link = Link(session)
+        self._links[id(session)] = link
+        channel = source.open(self.bridge.sink(link, lambda: session.doc.max_lines))
+        session.link(channel)
+        for warning in source.warnings():
+            session.say(warning, WARN)
+        self.active = session
+        channel.start()
+
+    def disconnect(self) -> None:
+        session = self.linked()
+        session.unlink()
+        self._links.pop(id(session), None)
+
+    def output(self) -> None:
+        session = self.active
+        if session is None:
+            raise KernelError("no output yet: use :KernelConnect first")
+        session.show = session.focus = True
+
+    def clear(self) -> None:
+        if self.active is not None:
+            self.active.doc.clear()
+
+    def resend(self, name: str = "") -> None:
+        """The user wiped an output buffer: write it all again."""
+        for session in self.sessions.values():
+            if not name or session.source.buffer_name == name:
+                session.doc.invalidate()
+
+    def complete_connection(self, arglead: str) -> list[str]:
+        try:
+            from .kernel.sources import existing
+        except ImportError:  # told by :KernelConnect itself, not on every <Tab>
+            return []
+        return existing.completion_candidates(arglead)
+
+    def jump(self, row: int, name: str = "") -> None:
+        session = next((s for s in self.sessions.values() if s.source.buffer_name == name),
+                       self.active)  # fmt: skip
+        if session is None:
+            raise KernelError("no output here")
+        session.jump(row)
+
+    def input_reply(self, request_id: str, value: str | None) -> None:
+        if self.active is not None:
+            self.active.input_reply(request_id, value)
+
+    def complete(self, line: str, col: int, where: Where) -> None:
+        if self.active is not None:
+            self.active.complete(line, col, where)
+
+    def linked(self) -> KernelSession:
+        """The session linked now, for commands that need one."""
+        if self.active is None or self.active.channel is None:
+            raise KernelError("not connected: use :KernelConnect first")
+        return self.active
+
+    def set_options(self, values: Any) -> None:
+        options = Options.from_editor(values)
+        if options != self.options:
+            self.options = options
+            for session in self.sessions.values():
+                self._apply_options(session)
+
+    def say(self, text: str, level: int) -> None:
+        self.messages.append((f"[kernel] {text}", level))
+
+    def update(self) -> None:
+        self.bridge.update()
+
+    # Events and updates.
+
+    def _handle(self, tag: object, event: Event) -> None:
+        if not isinstance(tag, Link) or self._links.get(id(tag.session)) is not tag:
+            return  # from a link replaced since
+        tag.session.handle(event)
+
+    def _tick(self) -> None:
+        self._ticking = False
+        if self.active is not None:
+            self.active.tick()
+        self.update()
+
+    def _compose(self) -> list[Part]:
+        parts: list[Part] = []
+        active = self.active
+        for session in self.sessions.values():
+            if session is not active:
+                part = self._session_part(session)
+                if part.edit is not None:
+                    parts.append(part)
+        head: Update = {}
+        if active is not None:
+            part = self._session_part(active)
+            head = part.head
+            parts.append(part)
+            if active.stdin.asks:
+                head["asks"], active.stdin.asks = active.stdin.asks, []
+            if active.shows:
+                head.update(active.shows)  # type: ignore[typeddict-item]
+                active.shows = {}
+        else:
+            parts.append(Part(head))
+        state = active.state_payload() if active and active.channel else DISCONNECTED
+        if state != self._shown_state:
+            head["state"] = self._shown_state = state
+        linked = active.source.buffer_name if active and active.channel else ""
+        if linked and linked != self._shown_linked:
+            head["linked"] = linked
+        self._shown_linked = linked
+        messages = [m for s in self.sessions.values() for m in s.messages] + self.messages
+        if messages:
+            head["messages"] = messages
+            self.messages = []
+            for session in self.sessions.values():
+                session.messages = []
+        self._keep_ticking(state)
+        return parts
+
+    def _session_part(self, session: KernelSession) -> Part:
+        head: Update = {"name": session.source.buffer_name}
+        if session.show:
+            head["show"], head["focus"] = True, session.focus
+            session.show = session.focus = False
+        return Part(head, session.doc.take_edit(), session.doc)
+
+    def _keep_ticking(self, state: StatePayload) -> None:
+        """While the kernel is busy, look now and then whether it still says so."""
+        if state["state"] == KernelState.BUSY.value and not self._ticking:
+            self._ticking = True
+            self.bridge.call_later(SILENT_WHILE_BUSY, self._tick)
+
+    def _apply_options(self, session: KernelSession) -> None:
+        session.options = self.options
+        session.router.show_other = self.options.show_other_output
+        session.doc.max_lines = self.options.max_lines

@@ -1,0 +1,153 @@
+"""The hand-off between the channels' I/O threads and the editor.
+
+I/O threads only add events to the inbox and, if no flush is scheduled yet, schedule one with
+``nvim.async_call``: every event that arrives while the editor is busy applying the last batch
+is coalesced into the next, so a flood of output costs a handful of editor calls, not one each.
+Each flush ends in one call of ``require('kernel.output').update(u)`` per output buffer that
+changed. Every such call is a request: the host waits for the editor to apply it, so output
+that arrives meanwhile is merged in the inbox instead of piling up in a socket.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..kernel.channel import Event, EventSink
+from ..session.inbox import Inbox
+from .protocol import Update, edit_payload
+
+if TYPE_CHECKING:
+    from ..output.document import Edit, OutputDocument
+
+log = logging.getLogger(__name__)
+
+CHUNK_LINES = 2_000  # lines per editor call: about a millisecond of the editor's time
+UPDATE = "require('kernel.output').update(...)"
+
+
+@dataclass
+class Part:
+    """One update for one output buffer: its head (state, messages, ...) and its edit."""
+
+    head: Update
+    edit: Edit | None = None
+    doc: OutputDocument | None = None
+
+
+class Bridge:
+    def __init__(
+        self,
+        nvim: Any,
+        handle: Callable[[object, Event], None],
+        compose: Callable[[], list[Part]],
+    ) -> None:
+        self.nvim = nvim
+        self._handle = handle
+        self._compose = compose
+        self._lock = threading.Lock()
+        self._inbox = Inbox()
+        self._scheduled = False
+        self._flushing = False
+        self._updating = False
+        self._again = False
+
+    def sink(self, tag: object, max_lines: Callable[[], int]) -> EventSink:
+        """The callback a channel's I/O thread hands its events to; ``tag`` comes back with
+        each of them, to tell whose they are."""
+
+        def on_events(events: list[Event]) -> None:  # runs in the I/O thread
+            with self._lock:
+                for event in events:
+                    self._inbox.add(tag, event, max_lines())
+                if self._scheduled:
+                    return
+                self._scheduled = True
+            self.nvim.async_call(self._flush)
+
+        return on_events
+
+    def call_later(self, seconds: float, func: Callable[[], None]) -> None:
+        timer = threading.Timer(seconds, self.nvim.async_call, (func,))
+        timer.daemon = True
+        timer.start()
+
+    def update(self) -> None:
+        """Hand the editor everything that changed. An update waiting on the editor sends
+        what changed meanwhile too, before it returns."""
+        if self._updating:
+            self._again = True
+            return
+        self._updating = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                for part in self._compose():
+                    self._write(part)
+        finally:
+            self._updating = False
+
+    def _flush(self) -> None:
+        # Every API call lets pynvim run another greenlet, another flush among them: only one
+        # may handle events, or an event would be handled before the one before it is done.
+        if self._flushing:
+            return  # the running flush takes what is pending before it stops
+        self._flushing = True
+        try:
+            while True:
+                with self._lock:
+                    pending = self._inbox.take()
+                    self._scheduled = False
+                if not pending:
+                    return
+                for tag, event in pending:
+                    try:
+                        self._handle(tag, event)
+                    except Exception:  # one bad event is dropped alone
+                        log.exception("kernel.nvim: cannot handle %s", event.kind)
+                self.update()
+        finally:
+            self._flushing = False
+
+    def _write(self, part: Part) -> None:
+        """A small edit goes in one call; a large one (a flood) in slices, so that the editor
+        serves the user between them. If more output arrives meanwhile, the rest waits for the
+        next flush, by which time part of it may have been trimmed and need never be written."""
+        head, edit = part.head, part.edit
+        if edit is None or max(len(edit.lines), edit.trim) <= CHUNK_LINES:
+            if edit is not None:
+                head["edit"] = edit_payload(edit)
+            if head.keys() - {"name", "show", "focus"} or head.get("show"):
+                self.nvim.exec_lua(UPDATE, head)
+            return
+        assert part.doc is not None
+        for chunk in _slices(edit):
+            self.nvim.exec_lua(UPDATE, {**head, "edit": edit_payload(chunk)})
+            head = {"name": head["name"]} if "name" in head else {}
+            sent = chunk.start + len(chunk.lines)
+            if chunk.replace and self._has_pending() and sent < edit.start + len(edit.lines):
+                part.doc.resend_from(sent)  # the flush handles what came, then sends the rest
+                return
+
+    def _has_pending(self) -> bool:
+        with self._lock:
+            return bool(self._inbox.items)
+
+
+def _slices(edit: Edit) -> list[Edit]:
+    """Split an edit into trims, then appends, of at most CHUNK_LINES lines each."""
+    from ..output.document import Edit
+
+    slices = [
+        Edit(min(CHUNK_LINES, edit.trim - done), 0, [], [], replace=False)
+        for done in range(0, edit.trim, CHUNK_LINES)
+    ]
+    for offset in range(0, max(1, len(edit.lines)), CHUNK_LINES):
+        end = offset + CHUNK_LINES
+        highlights = [(r - offset, s, e, g) for r, s, e, g in edit.highlights if offset <= r < end]
+        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights))
+    return slices

@@ -1,0 +1,1 @@
+"""Pure: what the editor knows of one kernel. No pynvim, no sockets."""

@@ -1,0 +1,94 @@
+"""Events waiting for the host's main thread, with a flood's stream messages merged.
+
+While the editor is busy (a slow redraw, a long Lua loop), a flooding kernel keeps sending. The
+stream messages of one execution that arrive meanwhile are merged into one, and only the lines
+the output could still show are kept: what waits stays bounded by the output cap, however long
+the editor is away.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..kernel.channel import Event, EventKind
+
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+_RESETS = ("\x1b[0m", "\x1b[m")
+
+
+@dataclass
+class StreamRun:
+    """Consecutive stream messages of one execution and stream name, not yet handled."""
+
+    event: Event  # the first of them
+    parts: list[str] = field(default_factory=list)
+    newlines: int = 0
+
+    def key(self) -> tuple[Any, ...] | None:
+        return _stream_key(self.event)
+
+    def add(self, text: str, max_lines: int) -> None:
+        self.parts.append(text)
+        self.newlines += text.count("\n")
+        if self.newlines > 2 * max_lines:  # amortized: cut once the run holds twice the cap
+            self.parts = [_tail(self.text(), max_lines)]
+            self.newlines = self.parts[0].count("\n")
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def merged(self) -> Event:
+        msg = self.event.msg
+        content = {**msg["content"], "text": self.text()}
+        return Event(EventKind.MESSAGE, self.event.channel, {**msg, "content": content})
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.items: list[tuple[object, Event | StreamRun]] = []
+
+    def add(self, tag: object, event: Event, max_lines: int) -> None:
+        key = _stream_key(event)
+        if key is None:
+            self.items.append((tag, event))
+            return
+        last = self.items[-1] if self.items else None
+        run = last[1] if last is not None and last[0] is tag else None
+        if isinstance(run, StreamRun) and run.key() == key:
+            run.add(event.msg["content"]["text"], max_lines)
+            return
+        run = StreamRun(event)
+        run.add(event.msg["content"]["text"], max_lines)
+        self.items.append((tag, run))
+
+    def take(self) -> list[tuple[object, Event]]:
+        items, self.items = self.items, []
+        return [(tag, e.merged() if isinstance(e, StreamRun) else e) for tag, e in items]
+
+
+def _stream_key(event: Event) -> tuple[Any, ...] | None:
+    if event.kind is not EventKind.MESSAGE or event.channel != "iopub":
+        return None
+    msg = event.msg
+    content = msg.get("content")
+    if msg.get("msg_type") != "stream" or not isinstance(content, dict):
+        return None
+    if not isinstance(content.get("text"), str):
+        return None
+    parent = msg.get("parent_header")
+    parent_id = parent.get("msg_id") if isinstance(parent, dict) else None
+    return (parent_id, content.get("name"), msg["header"].get("session"))
+
+
+def _tail(text: str, max_lines: int) -> str:
+    """The last ``max_lines`` lines of ``text`` (and its open line), in the colours in force."""
+    cut = len(text)
+    for _ in range(max_lines + 1):
+        cut = text.rfind("\n", 0, cut)
+        if cut < 0:
+            return text
+    head, tail = text[: cut + 1], text[cut + 1 :]
+    reset = max(head.rfind(r) for r in _RESETS)
+    return "".join(_SGR.findall(head[max(0, reset) :])) + tail

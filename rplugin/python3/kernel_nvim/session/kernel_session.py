@@ -1,0 +1,361 @@
+"""Everything the editor knows of one kernel, linked now or before: its output, its state, the
+requests waiting for answers. One per kernel for the whole editor session, so switching between
+kernels keeps each one's output.
+
+Commands come from the editor, events from the kernel's channel; both run on the host's main
+thread. What the user must be told or shown collects in ``messages`` and ``shows`` until the
+next update takes it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..editor.protocol import StatePayload, Where, edit_payload
+from ..errors import KernelError
+from ..kernel.channel import Channel, Event, EventKind
+from ..output import render, tracebacks
+from ..output.document import OutputDocument
+from . import assist
+from .options import Options
+from .requests import Requests
+from .router import Router
+from .sourcemap import SourceMap
+from .state import KernelState, KernelStatus
+from .stdin import Stdin
+
+Message = dict[str, Any]
+INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
+
+
+class Named(Protocol):
+    """What a session needs to know of where its kernel came from."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def short_name(self) -> str: ...
+    @property
+    def buffer_name(self) -> str: ...
+
+
+class KernelSession:
+    def __init__(self, source: Named, options: Options, clock: Callable[[], float]) -> None:
+        self.source = source
+        self.options = options
+        self.clock = clock
+        self.doc = OutputDocument(options.max_lines)
+        self.status = KernelStatus()
+        self.router = Router(self.doc)
+        self.requests = Requests()
+        self.stdin = Stdin()
+        self.sourcemap = SourceMap()
+        self.channel: Channel | None = None
+        self.language = ""  # of the kernel, e.g. python: the history buffer's filetype
+        self.messages: list[tuple[str, int]] = []
+        self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
+        self.show = self.focus = False
+        self.last_heard = 0.0  # when iopub last said anything
+        self._probing = False
+
+    # Linking.
+
+    def link(self, channel: Channel) -> None:
+        self.channel = channel
+        self.status.connecting()
+
+    def unlink(self, notice: str = "disconnected") -> None:
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            # A kernel waiting in input() for us would wait forever: answer it before leaving.
+            for request in self.stdin.take_all():
+                channel.send("stdin", "input_reply", {"value": ""}, parent=request)
+            channel.close()
+        self.router.end(notice)
+        self.requests.clear()
+        self.status.unlinked()
+
+    def handle(self, event: Event) -> None:
+        kind = event.kind
+        if kind is EventKind.MESSAGE:
+            self._on_message(event.channel, event.msg)
+        elif kind is EventKind.READY:
+            self._on_ready(event.msg)
+        elif kind in (EventKind.NO_ANSWER, EventKind.FAILED):
+            self._on_failed(event)
+        elif kind is EventKind.UNRESPONSIVE:
+            if self.status.live:
+                self.status.unresponsive()
+                self.say(f"{self.short} does not answer: output will follow if it comes back", WARN)
+        elif kind is EventKind.RESPONSIVE:
+            if self.status.linked is KernelState.UNRESPONSIVE:
+                self.status.responsive()
+                self.say(f"{self.short} answers again")
+        elif kind is EventKind.GONE:
+            self._on_gone("no reply: the kernel died", f"{self.short} died: its process is gone")
+        elif kind is EventKind.INTERRUPT_UNANSWERED:
+            self.say(f"{self.short} did not answer the interrupt request", WARN)
+
+    # Commands.
+
+    def send(self, code: str, source: dict[str, Any]) -> None:
+        code = _tidy(code)
+        if not code:
+            raise KernelError("nothing to send: the selection is empty")
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": True, "stop_on_error": True}  # fmt: skip
+        msg_id = self._channel().send("shell", "execute_request", content)
+        self.router.start(msg_id, code, source)
+        self.status.ran()
+        self.show = self.show or self.options.output_open == "always"
+
+    def interrupt(self) -> None:
+        self._channel().send("control", "interrupt_request", {})
+
+    def input_reply(self, request_id: str, value: str | None) -> None:
+        """The user answered (or, with None, cancelled) the kernel's input() prompt."""
+        request = self.stdin.answer(request_id)
+        if request is None or self.channel is None:
+            return  # answered after a reconnect: that kernel no longer waits for it
+        self.channel.send("stdin", "input_reply", {"value": value or ""}, parent=request)
+        execution = self.router.executions.get(_parent_id(request))
+        if execution is not None:
+            content = request["content"]
+            answer = "" if content.get("password") else (value or "")
+            prompt = content.get("prompt") if isinstance(content.get("prompt"), str) else ""
+            self.doc.append(execution.block, [(f"{prompt}{answer}\n", ())])
+
+    def inspect(self, code: str, col: int, where: Where) -> None:
+        if not code.strip():
+            raise KernelError("nothing to inspect here")
+        content = {"code": code, "cursor_pos": assist.code_points(code, col), "detail_level": 0}
+        self._ask("inspect", content, lambda c: self._on_inspect(c, where))
+
+    def complete(self, line: str, col: int, where: Where) -> None:
+        if self.channel is None or self.status.state not in (
+            KernelState.IDLE,
+            KernelState.RESTARTED,
+        ):
+            return  # a busy kernel would answer only when done: typing goes on without it
+        content = {"code": line, "cursor_pos": assist.code_points(line, col)}
+        self._ask("complete", content, lambda c: self._on_complete(c, line, where))
+
+    def history(self, n: int) -> None:
+        content = {"output": False, "raw": True, "hist_access_type": "tail", "n": n or 100}
+        self._ask("history", content, self._on_history)
+
+    def traceback(self) -> None:
+        if not self.sourcemap.last_error:
+            raise KernelError("no traceback from code sent from here yet")
+        self.shows["quickfix"] = {"items": self.sourcemap.last_error, "open": True}
+
+    def jump(self, row: int) -> None:
+        """<CR> on line ``row`` (1-based) of the output: go to the code its traceback names."""
+        found = self.doc.block_at(row - 1)
+        frame = tracebacks.frame_at(found[0].texts, found[1]) if found else None
+        place = self.sourcemap.place(frame) if frame else None
+        if place is None:
+            raise KernelError("no source for this line: <CR> jumps from a traceback's frames")
+        self.shows["jump"] = place
+
+    def tick(self) -> None:
+        """Time passed: a kernel we think busy but that says nothing may have lost an idle."""
+        now = self.clock()
+        quiet = now - self.last_heard >= SILENT_WHILE_BUSY
+        if self.status.state is KernelState.BUSY and quiet and not self._probing:
+            before = self.status.busy_ours | self.status.busy_other
+            self._probing = True
+            self._ask("busy_probe", {}, lambda _: self._settle(before), "kernel_info_request")
+
+    # What the editor shows.
+
+    @property
+    def short(self) -> str:
+        return self.source.short_name
+
+    def state_payload(self) -> StatePayload:
+        state = self.status.state
+        busy = self.status.busy_kind if state is KernelState.BUSY else ""
+        text = f"{self.short} {state.value}" + (" (other)" if busy == "other" else "")
+        return {"state": state.value, "name": self.short, "buffer": self.source.buffer_name,
+                "busy": busy, "text": text}  # fmt: skip
+
+    def say(self, text: str, level: int = INFO) -> None:
+        self.messages.append((f"[kernel] {text}", level))
+
+    # Events.
+
+    def _on_ready(self, msg: Message) -> None:
+        self.status.ready(_text(msg["header"].get("session")))
+        content = msg["content"]
+        language = _dict(content.get("language_info"))
+        self.language = _text(language.get("name"))
+        self.last_heard = self.clock()
+        self.say(f"Connected to {self.source.name} ({_describe(content, language)})")
+
+    def _on_failed(self, event: Event) -> None:
+        not_sent = self.router.end("not sent")
+        if event.kind is EventKind.NO_ANSWER:
+            why = f"{self.source.name} did not answer within {event.text} s; not connected"
+        else:
+            why = f"cannot talk to {self.source.name}: {event.text}"
+        self.unlink()
+        self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
+
+    def _on_gone(self, notice: str, why: str) -> None:
+        if self.status.linked is KernelState.DEAD:
+            return  # told already (a shutdown, then its process ending)
+        self.router.end(notice)
+        self.requests.clear()
+        self.stdin.take_all()
+        self.status.dead()
+        self.say(why, ERROR)
+
+    def _on_message(self, channel: str, msg: Message) -> None:
+        if channel == "iopub":
+            self._on_iopub(msg)
+        elif channel in ("shell", "control"):
+            self._on_reply(msg)
+        elif channel == "stdin" and msg["msg_type"] == "input_request":
+            self.stdin.on_request(msg)
+
+    def _on_iopub(self, msg: Message) -> None:
+        self.last_heard = self.clock()
+        session = _text(msg["header"].get("session"))
+        parent = _parent_id(msg)
+        if self.status.is_restart(session):
+            self._on_restart(session, parent)
+        msg_type, content = msg["msg_type"], msg["content"]
+        ours = self._ours(msg)
+        if msg_type == "status" and parent:
+            self.status.on_status(parent, _text(content.get("execution_state")), ours)
+        elif msg_type == "shutdown_reply" and content.get("restart") is False:
+            self._on_gone("no reply: the kernel was shut down", f"{self.short} was shut down")
+            return
+        execution = self.router.on_iopub(msg, parent, other=not ours)
+        if execution is None or execution.other:
+            return
+        if msg_type == "execute_input" and execution.count is not None:
+            self.sourcemap.record(execution.count, execution.source)
+        elif msg_type == "error":
+            self._on_error(content)
+
+    def _on_error(self, content: Message) -> None:
+        if self.options.output_open == "error":
+            self.show = True
+        traceback = [t for t in content.get("traceback") or [] if isinstance(t, str)]
+        ename, evalue = _text(content.get("ename")), _text(content.get("evalue"))
+        items = self.sourcemap.on_error(ename, evalue, traceback)
+        if items and self.options.error_quickfix:
+            self.shows["quickfix"] = {"items": items, "open": False}
+
+    def _on_restart(self, session: str, parent: str) -> None:
+        """The kernel's owner restarted it (or a new kernel took its connection file)."""
+        unstarted = [m for m in self.router.on_restart(session) if m != parent]
+        self.status.restarted(session)
+        self.sourcemap.clear()
+        self.stdin.take_all()
+        self.router.notice("kernel restarted")
+        self.say(f"{self.short} restarted: its variables are gone", WARN)
+        if unstarted:
+            # Sent around the restart: the new kernel may have them. It handles shell requests
+            # in order, so once it answers one sent now, those it has not started were lost.
+            def end_lost(_: Message) -> None:
+                lost = [m for m in unstarted if not self._started(m)]
+                self.router.end("no reply: the kernel restarted", lost)
+
+            self._ask("restart_probe", {}, end_lost, "kernel_info_request")
+
+    def _on_reply(self, msg: Message) -> None:
+        parent = _parent_id(msg)
+        if not parent or self.requests.on_reply(parent, msg["content"], self.clock()):
+            return
+        self.status.done(parent)
+        self.router.on_reply(parent, msg["content"])
+
+    def _on_inspect(self, content: Message, where: Where) -> None:
+        data = _dict(content.get("data"))
+        text = data.get("text/plain") if content.get("found") else None
+        if not isinstance(text, str) or not text:
+            self.say("nothing known about the name under the cursor")
+            return
+        doc = OutputDocument(100_000)
+        doc.new_block(render.render_display({"text/plain": text}))
+        edit = doc.take_edit()
+        if edit is not None:
+            self.shows["float"] = {**edit_payload(edit), "where": where}
+
+    def _on_complete(self, content: Message, line: str, where: Where) -> None:
+        start, items = assist.completions(line, content)
+        if items:
+            self.shows["complete"] = {"start": start, "items": items, "where": where}
+
+    def _on_history(self, content: Message) -> None:
+        entries = [(e[1], e[2]) for e in content.get("history") or []
+                   if isinstance(e, list) and len(e) == 3 and isinstance(e[2], str)]  # fmt: skip
+        if not entries:
+            self.say("the kernel has no history")
+            return
+        self.shows["history"] = {"name": f"kernel-history://{self.source.name}",
+                                 "entries": entries, "language": self.language}  # fmt: skip
+
+    # Helpers.
+
+    def _channel(self) -> Channel:
+        if self.channel is None:
+            raise KernelError("not connected: use :KernelConnect first")
+        if self.status.state is KernelState.DEAD:
+            raise KernelError(f"{self.short} is dead: :KernelConnect to try again")
+        return self.channel
+
+    def _ask(
+        self, kind: str, content: Message, then: Callable[[Message], None], msg_type: str = ""
+    ) -> None:
+        msg_id = self._channel().send("shell", msg_type or f"{kind}_request", content)
+        self.requests.add(msg_id, kind, then, self.clock())
+
+    def _settle(self, before: set[str]) -> None:
+        self._probing = False
+        self.status.settle(before)
+
+    def _started(self, msg_id: str) -> bool:
+        execution = self.router.executions.get(msg_id)
+        return execution is None or bool(execution.started_in)
+
+    def _ours(self, msg: Message) -> bool:
+        """Caused by us: requests carry their client's session id, ours or another's."""
+        session = _dict(msg.get("parent_header")).get("session")
+        return not session or self.channel is None or session == self.channel.session_id
+
+
+def _parent_id(msg: Message) -> str:
+    return _text(_dict(msg.get("parent_header")).get("msg_id"))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _tidy(code: str) -> str:
+    """Dedent, so that an indented selection runs, and drop blank lines at either end."""
+    lines = code.replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return textwrap.dedent("\n".join(lines))
+
+
+def _describe(info: Message, language: dict[str, Any]) -> str:
+    parts = [f"{_text(language.get('name')) or '?'} {_text(language.get('version'))}".strip()]
+    implementation = _text(info.get("implementation"))
+    if implementation:
+        parts.append(f"{implementation} {_text(info.get('implementation_version'))}".strip())
+    return ", ".join(parts)

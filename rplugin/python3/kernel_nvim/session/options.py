@@ -1,0 +1,39 @@
+"""The user's settings as the host needs them, sent by the editor with every call.
+
+The editor sends them along (``lua/kernel/rpc.lua``) so that the host never asks Neovim for a
+variable in the middle of a command: such a call would let pynvim run the next command first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_LINES = 20_000
+OUTPUT_OPEN = ("always", "never", "error")
+
+
+@dataclass(frozen=True)
+class Options:
+    max_lines: int = DEFAULT_MAX_LINES  # g:kernel_output_max_lines
+    show_other_output: bool = True  # g:kernel_show_other_output
+    error_quickfix: bool = False  # g:kernel_error_quickfix
+    output_open: str = "always"  # g:kernel_output_open: when a send opens the output window
+    allow_unsigned: bool = False  # g:kernel_allow_unsigned
+
+    @classmethod
+    def from_editor(cls, values: Any) -> Options:
+        """Options from the dict the editor sent; a missing or mistyped value is the default."""
+        if not isinstance(values, dict):
+            return cls()
+        max_lines = values.get("max_lines")
+        output_open = values.get("output_open")
+        if not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines <= 0:
+            max_lines = DEFAULT_MAX_LINES
+        return cls(
+            max_lines=max_lines,
+            show_other_output=values.get("show_other_output", 1) != 0,
+            error_quickfix=values.get("error_quickfix", 0) == 1,
+            output_open=output_open if output_open in OUTPUT_OPEN else "always",
+            allow_unsigned=values.get("allow_unsigned", 0) == 1,
+        )

@@ -1,0 +1,182 @@
+"""Executions by parent msg_id: which block of the output each kernel message belongs to.
+
+Every message the kernel sends about a request names it in ``parent_header.msg_id``; output is
+routed to the block of that execution wherever the block is, so that output of a cell still
+running never lands under the next one. Executions of other clients (a console, a notebook on
+the same kernel) get blocks of their own, labelled, when they are shown at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..output import render
+from ..output.ansi import AnsiState
+from ..output.document import Block, OutputDocument
+from ..output.segments import Segment
+
+Message = dict[str, Any]
+
+
+@dataclass
+class Execution:
+    code: str
+    block: Block
+    source: dict[str, Any]  # where the code was: buffer, file, line (empty for other clients)
+    separated: bool  # a blank line stands before its header
+    other: bool = False  # run by another client of the kernel
+    count: int | None = None
+    started_in: str = ""  # the kernel session that said it runs it
+    idle: bool = False  # the idle status (iopub) and the reply (shell) come in either order
+    replied: bool = False
+    streams: dict[str, AnsiState] = field(default_factory=dict)
+
+    @property
+    def over(self) -> bool:
+        return self.idle and (self.replied or self.other)  # other clients get their own replies
+
+
+class Router:
+    def __init__(self, doc: OutputDocument) -> None:
+        self.doc = doc
+        self.executions: dict[str, Execution] = {}
+        self.show_other = True
+
+    def start(self, msg_id: str, code: str, source: dict[str, Any]) -> Execution:
+        separated = len(self.doc) > 0
+        block = self.doc.new_block(_header(None, code, separated, False))
+        execution = Execution(code, block, source, separated)
+        self.executions[msg_id] = execution
+        return execution
+
+    def on_iopub(self, msg: Message, parent: str, other: bool) -> Execution | None:
+        """Route one iopub message; returns the execution it belongs to, if shown."""
+        msg_type = msg["msg_type"]
+        content = msg["content"]
+        execution = self.executions.get(parent) if parent else None
+        if execution is None and msg_type == "execute_input" and other and self.show_other:
+            execution = self._start_other(parent, _text(content.get("code")))
+        if execution is None:
+            return None
+        if msg_type in ("status", "execute_input") and not execution.started_in:
+            execution.started_in = _text(msg["header"].get("session"))
+        handler = _HANDLERS.get(msg_type)
+        if handler is not None:
+            handler(self, execution, content)
+        if msg_type == "status" and content.get("execution_state") == "idle":
+            self.doc.finish(execution.block)
+            execution.idle = True
+            self._forget_if_over(parent)
+        return execution
+
+    def on_reply(self, parent: str, content: Message) -> Execution | None:
+        execution = self.executions.get(parent)
+        if execution is None:
+            return None
+        if content.get("status") == "aborted":
+            self.doc.note(execution.block, "not run: an earlier execution raised an error")
+        for payload in _list(content.get("payload")):
+            if isinstance(payload, dict) and payload.get("source") == "page":
+                self._page(execution, payload)
+        execution.replied = True
+        self._forget_if_over(parent)
+        return execution
+
+    def end(self, notice: str, which: list[str] | None = None) -> int:
+        """End executions (all, or those in ``which``) with a notice; returns how many."""
+        ended = [m for m in (self.executions if which is None else which) if m in self.executions]
+        for msg_id in ended:
+            execution = self.executions.pop(msg_id)
+            self.doc.note(execution.block, notice)
+            self.doc.finish(execution.block)
+        return len(ended)
+
+    def on_restart(self, session: str) -> list[str]:
+        """The kernel restarted: end what ran in the old process at once; return the msg_ids of
+        executions no process has said it runs, which the new one may still run."""
+        old = [m for m, e in self.executions.items() if e.started_in and e.started_in != session]
+        self.end("no reply: the kernel restarted", old)
+        return [m for m, e in self.executions.items() if not e.started_in and not e.other]
+
+    def notice(self, text: str) -> None:
+        """A line about the session, in a block of its own: ``[kernel restarted]``."""
+        blank: list[Segment] = [("\n", ())] if len(self.doc) else []
+        block = self.doc.new_block(blank + render.render_notice(text))
+        self.doc.finish(block)
+
+    def _start_other(self, parent: str, code: str) -> Execution:
+        separated = len(self.doc) > 0
+        block = self.doc.new_block(_header(None, code, separated, True))
+        execution = Execution(code, block, {}, separated, other=True)
+        self.executions[parent] = execution
+        return execution
+
+    def _input(self, execution: Execution, content: Message) -> None:
+        count = content.get("execution_count")
+        execution.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        header = _header(execution.count, execution.code, execution.separated, execution.other)
+        self.doc.set_header(execution.block, header)
+
+    def _stream(self, execution: Execution, content: Message) -> None:
+        name = "stderr" if content.get("name") == "stderr" else "stdout"
+        state = execution.streams.get(name, AnsiState())
+        segments, execution.streams[name] = render.render_stream(
+            name, _text(content.get("text")), state
+        )
+        self.doc.append(execution.block, segments)
+
+    def _result(self, execution: Execution, content: Message) -> None:
+        data = _dict(content.get("data"))
+        self.doc.add_item(execution.block, render.render_result(execution.count, data))
+
+    def _display(self, execution: Execution, content: Message) -> None:
+        data = _dict(content.get("data"))
+        self.doc.add_item(execution.block, render.render_display(data))
+
+    def _error(self, execution: Execution, content: Message) -> None:
+        traceback = [_text(t) for t in _list(content.get("traceback"))]
+        segments = render.render_error(
+            _text(content.get("ename")), _text(content.get("evalue")), traceback
+        )
+        self.doc.add_item(execution.block, segments)
+
+    def _page(self, execution: Execution, payload: Message) -> None:
+        data = _dict(payload.get("data"))
+        if "text/plain" in data:
+            text = {"text/plain": data["text/plain"]}
+            self.doc.add_item(execution.block, render.render_display(text))
+
+    def _forget_if_over(self, msg_id: str) -> None:
+        execution = self.executions.get(msg_id)
+        if execution is not None and execution.over:
+            del self.executions[msg_id]
+
+
+_HANDLERS = {
+    "execute_input": Router._input,
+    "stream": Router._stream,
+    "execute_result": Router._result,
+    "display_data": Router._display,
+    "error": Router._error,
+}
+
+
+def _header(count: int | None, code: str, separated: bool, other: bool) -> list[Segment]:
+    blank: list[Segment] = [("\n", ())] if separated else []
+    label: list[Segment] = [("[other] ", ("KernelInfo",))] if other else []
+    return blank + label + render.render_input(count, code)
+
+
+# A kernel, or anything that can write to its ports, can send any JSON: each field is checked
+# for its type where it is used, and a wrong one counts as absent.
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
