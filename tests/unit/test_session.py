@@ -157,6 +157,7 @@ def test_the_first_run_after_a_restart_keeps_its_output(session: KernelSession) 
     run(session, "print('new')", "new\n", session="new-kernel")
     assert "new" in text(session).split("\n")
     assert "no reply" not in text(session)
+    assert session.status.state is KernelState.IDLE  # the run after it has been made
 
 
 def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_probe(

@@ -109,7 +109,6 @@ class KernelSession:
                    "allow_stdin": True, "stop_on_error": True}  # fmt: skip
         msg_id = self._channel().send("shell", "execute_request", content)
         self.router.start(msg_id, code, source)
-        self.status.ran()
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
@@ -238,8 +237,10 @@ class KernelSession:
         execution = self.router.on_iopub(msg, parent, other=not ours)
         if execution is None or execution.other:
             return
-        if msg_type == "execute_input" and execution.count is not None:
-            self.sourcemap.record(execution.count, execution.source)
+        if msg_type == "execute_input":
+            self.status.ran()  # code of ours runs: "restarted" has been read
+            if execution.count is not None:
+                self.sourcemap.record(execution.count, execution.source)
         elif msg_type == "error":
             self._on_error(content)
 

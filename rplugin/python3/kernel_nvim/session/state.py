@@ -79,7 +79,7 @@ class KernelStatus:
             self.linked = KernelState.IDLE
 
     def ran(self) -> None:
-        """Code was sent: "restarted" has been read."""
+        """Code of ours runs: "restarted" has been read."""
         if self.linked is KernelState.RESTARTED:
             self.linked = KernelState.IDLE
 

@@ -1,0 +1,105 @@
+"""End to end: the everyday flows that must never lie to the user or lose their output.
+
+Switching kernels, sending while connecting, the first run after a restart, a kernel that stops
+answering for a while: each was seen to fail, each is driven here with real kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import Editor, Kernel, wait_for
+
+
+def buffer_lines(editor: Editor, name: str) -> list[str]:
+    return list(
+        editor.nvim.exec_lua(
+            "local b = vim.fn.bufnr('^' .. ... .. '$')"
+            " if b < 0 then return {} end return vim.api.nvim_buf_get_lines(b, 0, -1, false)",
+            name,
+        )
+    )
+
+
+def test_switching_kernels_keeps_each_ones_output_and_restarts_nothing(
+    editor: Editor, kernel: Kernel, own_kernel: Kernel
+) -> None:
+    a, b = f"kernel://{kernel.path.name}", f"kernel://{own_kernel.path.name}"
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec print('A' + '1')")
+    wait_for(lambda: "A1" in buffer_lines(editor, a), what="A1 in A's output")
+    editor.connect(own_kernel)
+    editor.nvim.command("KernelExec print('B' + '1')")
+    wait_for(lambda: "B1" in buffer_lines(editor, b), what="B1 in B's output")
+    editor.connect(kernel)
+    editor.nvim.command("KernelExec print('A' + '2')")
+    wait_for(lambda: "A2" in buffer_lines(editor, a), what="A2 in A's output")
+    assert "A1" in buffer_lines(editor, a)
+    assert "B1" not in buffer_lines(editor, a)
+    for name in (a, b):
+        assert "[kernel restarted]" not in buffer_lines(editor, name)
+    assert "restarted" not in editor.messages()
+
+
+def test_sends_made_while_connecting_wait_for_the_handshake_and_run_in_order(
+    editor: Editor, kernel: Kernel
+) -> None:
+    editor.nvim.command(f"KernelConnect {kernel.fragment}")
+    editor.nvim.command("KernelExec print('first')")
+    editor.nvim.command("KernelExec print('second')")
+    editor.wait_output("second")
+    lines = editor.output()
+    assert lines.index("first") < lines.index("second")
+    assert "not connected" not in editor.messages()
+
+
+def test_the_first_run_after_a_restart_keeps_its_output(
+    editor: Editor, runtime_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_client import KernelManager
+
+    from kernel_nvim.kernel.sources.existing import load_connection_file, looks_alive
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime_dir))
+    monkeypatch.setenv("IPYTHONDIR", str(home / "ipython"))
+    path = runtime_dir / "kernel-restarts.json"
+    manager = KernelManager(connection_file=str(path), kernel_name="python3")
+    manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+    try:
+        wait_for(lambda: path.exists() and path.stat().st_size > 0, what="connection file")
+        editor.connect(Kernel(path, None))  # type: ignore[arg-type]
+        conn = load_connection_file(str(path))
+        for i in range(3):
+            manager.restart_kernel(now=True)
+            # Send as soon as the new kernel listens, as a user pressing a key would.
+            wait_for(lambda: looks_alive(conn), what="the restarted kernel listening")
+            editor.nvim.command(f"KernelExec print('after restart', {i} * 10)")
+            editor.wait_output(f"after restart {i * 10}")
+            wait_for(lambda: editor.status().endswith(" idle"), what="idle")
+        assert not any("no reply" in line and "restart" in line for line in editor.output()[-3:])
+    finally:
+        manager.shutdown_kernel(now=True)
+
+
+def test_a_stopped_kernel_is_unresponsive_and_its_output_resumes_when_it_continues(
+    editor: Editor, own_kernel: Kernel
+) -> None:
+    editor.connect(own_kernel)
+    name = f"kernel-{own_kernel.fragment}"
+    editor.nvim.command(
+        "KernelExec import time\nfor i in range(80): print('line', i, flush=True); time.sleep(0.02)"
+    )
+    editor.wait_output("line 10")
+    os.kill(own_kernel.process.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: editor.status() == f"{name} unresponsive", 20, "unresponsive")
+    finally:
+        os.kill(own_kernel.process.pid, signal.SIGCONT)
+    editor.wait_output("line 79")
+    lines = editor.output()
+    assert [line for line in lines if line.startswith("line ")] == [f"line {i}" for i in range(80)]
+    assert not any("no reply" in line for line in lines)
+    wait_for(lambda: editor.status() == f"{name} idle", what="idle again")
