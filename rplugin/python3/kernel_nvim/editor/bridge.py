@@ -4,8 +4,9 @@ I/O threads only add events to the inbox and, if no flush is scheduled yet, sche
 ``nvim.async_call``: every event that arrives while the editor is busy applying the last batch
 is coalesced into the next, so a flood of output costs a handful of editor calls, not one each.
 Each flush ends in one call of ``require('kernel.output').update(u)`` per output buffer that
-changed. Every such call is a request: the host waits for the editor to apply it, so output
-that arrives meanwhile is merged in the inbox instead of piling up in a socket.
+changed. Every 16th such call, and every slice of a flood, is a request: the host waits for the
+editor to apply it, so output that arrives while the editor is away is merged in the inbox
+instead of piling up in a socket.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_LINES = 2_000  # lines per editor call: about a millisecond of the editor's time
 UPDATE = "require('kernel.output').update(...)"
+UNCONFIRMED = 16  # updates sent as notifications before one that waits for the editor
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Bridge:
         self._flushing = False
         self._updating = False
         self._again = False
+        self._unconfirmed = 0
 
     def sink(self, tag: object, max_lines: Callable[[], int]) -> EventSink:
         """The callback a channel's I/O thread hands its events to; ``tag`` comes back with
@@ -122,7 +125,10 @@ class Bridge:
             if edit is not None:
                 head["edit"] = edit_payload(edit)
             if head.keys() - {"name", "show", "focus"} or head.get("show"):
-                self.nvim.exec_lua(UPDATE, head)
+                # A notification, so the host need not wait; but now and then a request, so that
+                # an editor that does not read (a long Lua loop) stops the host writing to it.
+                self._unconfirmed = (self._unconfirmed + 1) % UNCONFIRMED
+                self.nvim.exec_lua(UPDATE, head, async_=self._unconfirmed != 0)
             return
         assert part.doc is not None
         for chunk in _slices(edit):
