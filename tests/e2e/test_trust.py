@@ -103,3 +103,53 @@ def test_a_stopped_kernel_is_unresponsive_and_its_output_resumes_when_it_continu
     assert [line for line in lines if line.startswith("line ")] == [f"line {i}" for i in range(80)]
     assert not any("no reply" in line for line in lines)
     wait_for(lambda: editor.status() == f"{name} idle", what="idle again")
+
+
+def test_a_kernel_shut_down_by_another_client_is_told_as_shut_down(
+    editor: Editor, own_kernel: Kernel
+) -> None:
+    editor.connect(own_kernel)
+    name = f"kernel-{own_kernel.fragment}"
+    client = own_kernel.client()
+    try:
+        client.shutdown()
+        editor.wait_message(f"[kernel] {name} was shut down")
+        wait_for(lambda: editor.status() == f"{name} dead", what="dead")
+    finally:
+        client.stop_channels()
+    assert "stopped answering" not in editor.messages()
+    assert sum("[kernel]" in line for line in editor.messages().splitlines()) == 2
+
+
+def test_another_clients_code_shows_as_busy_other(editor: Editor, kernel: Kernel) -> None:
+    editor.connect(kernel)
+    name = f"kernel-{kernel.fragment}"
+    client = kernel.client()
+    try:
+        msg_id = client.execute("import time; time.sleep(1.5)")
+        wait_for(lambda: editor.status() == f"{name} busy (other)", what="busy (other)")
+        assert editor.nvim.eval("g:kernel_state")["busy"] == "other"
+        client.get_shell_msg(timeout=30)
+        wait_for(lambda: editor.status() == f"{name} idle", what="idle again")
+        assert msg_id
+    finally:
+        client.stop_channels()
+
+
+def test_a_uuid_kernel_has_a_short_name_in_the_status_and_its_full_name_in_the_buffer(
+    editor: Editor, runtime_dir: Path, home: Path
+) -> None:
+    from conftest import start_kernel
+
+    uuid_kernel = start_kernel(runtime_dir, home, "f13fc968-b063-4d7e-9a2c-0123456789ab")
+    try:
+        editor.nvim.command(f"KernelConnect {uuid_kernel.fragment}")
+        wait_for(lambda: editor.status() == "kernel-f13fc968 idle", 30, "short name idle")
+        editor.nvim.command("KernelExec print('named')")
+        editor.wait_output("named")
+        names = editor.nvim.exec_lua(
+            "return vim.tbl_map(vim.api.nvim_buf_get_name, vim.api.nvim_list_bufs())"
+        )
+        assert f"kernel://{uuid_kernel.path.name}" in names
+    finally:
+        uuid_kernel.kill()
