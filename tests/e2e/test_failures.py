@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pynvim
 import pytest
-
 from conftest import EDITOR_ARGS, PYTHON, Editor, Kernel, editor_env, nvim_bin, wait_for
 
 # Section: helpers

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import Editor, Kernel, start_kernel, wait_for
 
 # Section: helpers

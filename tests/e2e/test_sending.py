@@ -13,7 +13,6 @@ from typing import Any
 
 import pynvim
 import pytest
-
 from conftest import EDITOR_ARGS, Editor, Kernel, editor_env, nvim_bin, wait_for
 
 CELLS = [

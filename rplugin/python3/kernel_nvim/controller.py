@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import assist, render, tracebacks
-from .ansi import AnsiState
+from . import assist
 from .errors import KernelError
-from .output import Block, Edit, OutputDocument
+from .output import render, tracebacks
+from .output.ansi import AnsiState
+from .output.document import Block, Edit, OutputDocument
 
 log = logging.getLogger(__name__)
 

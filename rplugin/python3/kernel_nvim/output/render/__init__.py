@@ -6,17 +6,23 @@ Everything here is pure: the caller writes the segments into the output buffer.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
-from . import ansi
-from .ansi import AnsiState
+from .. import ansi
+from ..ansi import AnsiState
+from ..segments import Groups, Segment, merge, sanitize
 
-Groups = tuple[str, ...]
-"""Highlight group names applied to a piece of text (may be empty)."""
-
-Segment = tuple[str, Groups]
-"""A piece of text (may contain newlines) and its groups."""
+__all__ = [
+    "Groups",
+    "Segment",
+    "error_summary",
+    "render_display",
+    "render_error",
+    "render_input",
+    "render_notice",
+    "render_result",
+    "render_stream",
+]
 
 
 def render_input(count: int | None, code: str) -> list[Segment]:
@@ -47,7 +53,7 @@ def render_result(count: int | None, data: dict[str, Any]) -> list[Segment]:
     # Like IPython, start a multi-line repr on its own line so its columns line up.
     if text is not None and "\n" in _plain(text).rstrip("\n"):
         prompt.append(("\n", ()))
-    return _merge(_end_line([*prompt, *render_display(data)]))
+    return merge(_end_line([*prompt, *render_display(data)]))
 
 
 def render_display(data: dict[str, Any]) -> list[Segment]:
@@ -60,36 +66,35 @@ def render_display(data: dict[str, Any]) -> list[Segment]:
     if others:
         label = "also: " if "text/plain" in data else ""
         segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
-    return _merge(segments)
+    return merge(segments)
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
-    """An error: its traceback, then ``ename: evalue`` unless the traceback already ends so."""
+    """An error: its traceback, then its :func:`error_summary` unless the traceback ends so."""
     text = "\n".join(sanitize(entry) for entry in traceback)
     segments, _ = ansi.parse(text)
     segments = _end_line(segments) if segments else []
-    ename, evalue = ansi.strip(sanitize(ename)), ansi.strip(sanitize(evalue))
-    if not _shows_summary(ansi.strip(text), ename, evalue):
-        summary = f"{ename}: {evalue}" if evalue else ename
+    summary = error_summary(ename, evalue)
+    if summary and not _shows_summary(ansi.strip(text), *_clean(ename, evalue)):
         segments.append((f"{summary}\n", _ERROR))
-    return _merge(segments)
+    return merge(segments)
+
+
+def error_summary(ename: str, evalue: str) -> str:
+    """``ename: evalue``, or the half that says something; "" when neither does.
+
+    bash_kernel sends an empty ename and the exit status as evalue: a bare number, which
+    says nothing that the output above it (``command not found``) did not.
+    """
+    ename, evalue = _clean(ename, evalue)
+    if not ename:
+        return "" if _BARE_NUMBER.fullmatch(evalue) else evalue
+    return f"{ename}: {evalue}" if evalue else ename
 
 
 def render_notice(text: str) -> list[Segment]:
     """A line about the session rather than from the code, e.g. ``[kernel died]``."""
     return [(f"[{ansi.strip(sanitize(text))}]\n", _INFO)]
-
-
-def sanitize(text: str) -> str:
-    """``text`` with U+FFFD for each code point that UTF-8 cannot encode (lone surrogates)."""
-    # isascii is O(1) in CPython; encode is one C pass: both far cheaper than the substitution.
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
 
 
 _IN: Groups = ("KernelIn",)
@@ -98,8 +103,11 @@ _STDERR: Groups = ("KernelStderr",)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
 
-# Surrogates are the only code points a str can hold that UTF-8 cannot encode.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# An empty evalue counts as bare: nothing at all is said then either.
+_BARE_NUMBER = re.compile(r"\s*-?\d*\s*")
+# Python puts a SyntaxError's place in its str(), "invalid syntax (1278102326.py, line 1)",
+# but ends the traceback with the message alone, the place being in the frame above.
+_SYNTAX_PLACE = re.compile(r"(?P<message>.*) \([^()\n]*, line \d+\)", re.DOTALL)
 
 
 def _plain(value: Any) -> str:
@@ -114,21 +122,16 @@ def _end_line(segments: list[Segment]) -> list[Segment]:
     return [*segments, ("\n", ())]
 
 
+def _clean(ename: str, evalue: str) -> tuple[str, str]:
+    return ansi.strip(sanitize(ename)), ansi.strip(sanitize(evalue))
+
+
 def _shows_summary(text: str, ename: str, evalue: str) -> bool:
     # IPython writes "KeyboardInterrupt: " for an empty evalue where Python writes
     # "KeyboardInterrupt"; an evalue may itself span several lines.
-    lines = (f"{ename}: {evalue}".rstrip(),) if evalue else (ename, f"{ename}:")
+    lines = [f"{ename}: {evalue}".rstrip()] if evalue else [ename, f"{ename}:"]
+    place = _SYNTAX_PLACE.fullmatch(evalue)
+    if place:
+        lines.append(f"{ename}: {place['message']}".rstrip())
     tail = text.rstrip()
     return any(tail == line or tail.endswith(f"\n{line}") for line in lines)
-
-
-def _merge(segments: Iterable[Segment]) -> list[Segment]:
-    merged: list[Segment] = []
-    for text, groups in segments:
-        if not text:
-            continue
-        if merged and merged[-1][1] == groups:
-            merged[-1] = (merged[-1][0] + text, groups)
-        else:
-            merged.append((text, groups))
-    return merged

@@ -1,0 +1,1 @@
+"""Pure: kernel output turned into highlighted lines, and the document they make."""

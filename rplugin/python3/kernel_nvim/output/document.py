@@ -1,0 +1,286 @@
+"""The output buffer's content as a model: blocks of output items, one block per execution.
+
+A block holds a header (the code sent) and the items its execution made: runs of stream text,
+results, displays, errors, notices. Each item owns whole lines, so one can be replaced in place
+(an ``update_display_data`` names its ``display_id``) without touching its neighbours.
+
+Output is routed to the block of the execution that caused it, wherever that block is, and the
+model keeps at most ``max_lines`` lines, trimming the oldest. The editor is told only what
+changed since the last time it asked (:meth:`OutputDocument.take_edit`): lines trimmed at the top
+and a tail to replace. Most output is appended at the end, so that tail is usually just the new
+lines, and lines that were trimmed before the editor ever saw them are never sent at all. That is
+what keeps a million-line flood cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import render
+from .lines import NO_SPANS, Lines, Span, end_line, write
+from .segments import Segment
+
+__all__ = ["NO_SPANS", "Block", "Edit", "Item", "OutputDocument", "Span"]
+
+
+@dataclass(eq=False)
+class Item:
+    """The lines of one output within its block, found by ``key`` (a display_id) if it has one."""
+
+    block: Block
+    key: str | None = None
+    lines: int = 0
+    stream: bool = False  # stream text: the next stream message may extend it
+    live: bool = True  # False once trimmed or cleared away
+
+
+@dataclass(eq=False)
+class Block(Lines):
+    """The lines of one execution; ``items[0]`` is its header, which may have no lines."""
+
+    items: list[Item] = field(default_factory=list)
+    closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.items.append(Item(self))
+
+
+@dataclass
+class Edit:
+    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``
+    (unless ``replace`` is false: an edit that only trims)."""
+
+    trim: int
+    start: int
+    lines: list[str]
+    # (row relative to start, start byte, end byte, group)
+    highlights: list[tuple[int, int, int, str]]
+    replace: bool = True
+
+
+class OutputDocument:
+    def __init__(self, max_lines: int, max_line_bytes: int = 10_000) -> None:
+        self._max_lines = max(1, max_lines)
+        self.max_line_bytes = max(1, max_line_bytes)
+        self.blocks: list[Block] = []
+        self._count = 0  # lines in all blocks
+        self._dirty: int | None = 0  # first line that differs from the editor's copy
+        self._trim = 0  # lines to delete at the top of the editor's copy
+        self._keyed: dict[str, list[Item]] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def max_lines(self) -> int:
+        return self._max_lines
+
+    @max_lines.setter
+    def max_lines(self, value: int) -> None:
+        self._max_lines = max(1, value)
+        self._enforce_cap()
+
+    def new_block(self, header: list[Segment]) -> Block:
+        block = Block()
+        self.blocks.append(block)
+        self.set_header(block, header)
+        return block
+
+    def set_header(self, block: Block, header: list[Segment]) -> None:
+        """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
+        self._replace(block.items[0], header)
+
+    def append(self, block: Block, segments: list[Segment]) -> None:
+        """Stream text, partial lines included: it continues the block's last stream item."""
+        start = self._offset(block)
+        if start is None or not segments:
+            return
+        item = block.items[-1]
+        if not item.stream:
+            item = Item(block, stream=True)
+            block.items.append(item)
+        before = len(block)
+        first_changed = before - 1 if block.open_line and before else before
+        write(block, segments, self.max_line_bytes)
+        item.lines += len(block) - before
+        self._count += len(block) - before
+        self._mark(start + first_changed)
+        self._enforce_cap()
+
+    def add_item(self, block: Block, segments: list[Segment], key: str | None = None) -> None:
+        """A result, a display, an error: lines of its own, replaceable by ``key`` if given."""
+        start = self._offset(block)
+        if start is None:
+            return
+        end_line(block)  # a partial line of stream text stays the stream's
+        item = Item(block, key)
+        block.items.append(item)
+        before = len(block)
+        write(block, segments, self.max_line_bytes)
+        end_line(block)
+        item.lines = len(block) - before
+        self._count += item.lines
+        if key is not None:
+            self._keyed.setdefault(key, []).append(item)
+        self._mark(start + before)
+        self._enforce_cap()
+
+    def replace_item(self, key: str, segments: list[Segment]) -> int:
+        """Put ``segments`` in place of every item added with ``key``; how many there were."""
+        return sum(self._replace(item, segments) for item in list(self._keyed.get(key, [])))
+
+    def note(self, block: Block, text: str) -> None:
+        """A line about the session (``[no reply: ...]``), never glued to a partial line."""
+        self.add_item(block, render.render_notice(text))
+
+    def finish(self, block: Block) -> None:
+        """The execution is over: end its open line; once trimmed away, the block goes."""
+        end_line(block)
+        block.closed = True
+        self._prune()
+
+    def clear(self) -> None:
+        self._trim, self._dirty = 0, 0
+        for block in self.blocks:
+            block.texts.clear()
+            block.spans.clear()
+            end_line(block)
+            _kill(block.items[1:])
+            header = block.items[0]
+            header.lines, block.items[1:] = 0, []
+        self._keyed.clear()
+        self._count = 0
+        self._prune()
+
+    def take_edit(self) -> Edit | None:
+        """What changed since the last call, or None."""
+        if self._dirty is None and not self._trim:
+            return None
+        start = self._count if self._dirty is None else self._dirty
+        lines: list[str] = []
+        highlights: list[tuple[int, int, int, str]] = []
+        seen = 0
+        for block in self.blocks:
+            n = len(block)
+            if seen + n > start:
+                first = max(0, start - seen)
+                row = len(lines) - first
+                lines.extend(block.texts[first:])
+                for i, spans in enumerate(block.spans[first:], first):
+                    if spans:
+                        highlights.extend((row + i, s, e, g) for s, e, g in spans)
+            seen += n
+        edit = Edit(self._trim, start, lines, highlights)
+        self._trim, self._dirty = 0, None
+        return edit
+
+    def block_at(self, line: int) -> tuple[Block, int] | None:
+        """The block holding ``line`` (0-based) and the line's index in it."""
+        seen = 0
+        for block in self.blocks:
+            if line < seen + len(block):
+                return (block, line - seen) if line >= seen else None
+            seen += len(block)
+        return None
+
+    def resend_from(self, line: int) -> None:
+        """The editor got the lines before ``line`` of the last edit, not the rest."""
+        self._mark(line)
+
+    def invalidate(self) -> None:
+        """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
+        self._trim, self._dirty = 0, 0
+
+    def _replace(self, item: Item, segments: list[Segment]) -> bool:
+        block = item.block
+        start = self._offset(block)
+        if start is None or not item.live:
+            return False  # trimmed away while an earlier one was replaced
+        at = sum(other.lines for other in _before(block, item))
+        new = Lines()
+        write(new, segments, self.max_line_bytes)
+        block.texts[at : at + item.lines] = new.texts
+        block.spans[at : at + item.lines] = new.spans
+        self._count += len(new) - item.lines
+        item.lines = len(new)
+        self._mark(start + at)
+        self._enforce_cap()
+        return True
+
+    def _offset(self, block: Block) -> int | None:
+        seen = 0
+        for b in reversed(self.blocks):  # output mostly goes to the newest blocks
+            if b is block:
+                return self._count - seen - len(b)
+            seen += len(b)
+        return None
+
+    def _mark(self, line: int) -> None:
+        self._dirty = line if self._dirty is None else min(self._dirty, line)
+
+    def _enforce_cap(self) -> None:
+        excess = self._count - self._max_lines
+        if excess <= 0:
+            return
+        removed = 0
+        for block in self.blocks:
+            if removed == excess:
+                break
+            n = min(len(block), excess - removed)
+            del block.texts[:n]
+            del block.spans[:n]
+            self._trim_items(block, n)
+            removed += n
+        self._count -= removed
+        # Lines before the dirty mark are in the editor's copy: delete them there too.
+        dirty = self._count + removed if self._dirty is None else self._dirty
+        self._trim += min(removed, dirty)
+        self._dirty = max(0, dirty - removed)
+        self._prune()
+
+    def _trim_items(self, block: Block, n: int) -> None:
+        """``n`` lines went from the top of ``block``: take them from its first items."""
+        if not block.texts:
+            end_line(block)
+        gone = 0
+        for item in block.items:
+            if n == 0:
+                break
+            taken = min(item.lines, n)
+            item.lines -= taken
+            n -= taken
+            gone += item.lines == 0 and item is not block.items[0]
+        if gone:
+            # Emptied items are the first ones after the header; the header always stays.
+            dead = block.items[1 : 1 + gone]
+            del block.items[1 : 1 + gone]
+            self._forget(dead)
+
+    def _forget(self, items: list[Item]) -> None:
+        _kill(items)
+        for item in items:
+            if item.key is not None and item.key in self._keyed:
+                self._keyed[item.key].remove(item)
+                if not self._keyed[item.key]:
+                    del self._keyed[item.key]
+
+    def _prune(self) -> None:
+        kept = []
+        for block in self.blocks:
+            if block.texts or not block.closed:
+                kept.append(block)
+            else:
+                self._forget(block.items[1:])
+        self.blocks = kept
+
+
+def _before(block: Block, item: Item) -> list[Item]:
+    for i, other in enumerate(block.items):
+        if other is item:
+            return block.items[:i]
+    return block.items
+
+
+def _kill(items: list[Item]) -> None:
+    for item in items:
+        item.live = False
