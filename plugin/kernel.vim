@@ -69,34 +69,11 @@ endif
 
 " Section: Highlights
 
-" Defaults only (`hi def`): a colour scheme or the user wins. Re-applied after :colorscheme,
-" which clears them.
-function! s:highlights() abort
-  hi def link KernelIn Title
-  hi def link KernelOut Identifier
-  hi def link KernelStderr WarningMsg
-  hi def link KernelError ErrorMsg
-  hi def link KernelInfo Comment
-  hi def KernelAnsiBold gui=bold cterm=bold
-  hi def KernelAnsiItalic gui=italic cterm=italic
-  hi def KernelAnsiUnderline gui=underline cterm=underline
-  let names = ['Black', 'Red', 'Green', 'Yellow', 'Blue', 'Magenta', 'Cyan', 'White']
-  let palette = ['#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd',
-        \ '#e5e5e5', '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff',
-        \ '#00ffff', '#ffffff']
-  for i in range(16)
-    let name = (i < 8 ? '' : 'Bright') . names[i % 8]
-    " A colour scheme's terminal palette, where it sets one, fits its background best.
-    let gui = get(g:, 'terminal_color_' . i, palette[i])
-    execute 'hi def KernelAnsi' . name 'ctermfg=' . i 'guifg=' . gui
-    execute 'hi def KernelAnsiBg' . name 'ctermbg=' . i 'guibg=' . gui
-  endfor
-endfunction
-
-call s:highlights()
+" Every group and the colours behind them are in lua/kernel/highlights.lua, as defaults, so a
+" colour scheme or the user wins. Applied again after :colorscheme, which clears them.
+lua require('kernel.highlights').apply()
 
 augroup kernel_highlights
   autocmd!
-  autocmd ColorScheme * call s:highlights()
-        \ | lua package.loaded['kernel.output'] and require('kernel.output').redefine()
+  autocmd ColorScheme * lua require('kernel.highlights').apply()
 augroup END

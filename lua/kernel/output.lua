@@ -8,9 +8,9 @@
 local M = {}
 
 local api = vim.api
+local hl = require('kernel.highlights')
 local ns = api.nvim_create_namespace('kernel_output')
 local buffers = {} -- buffer name -> bufnr
-local defined = {} -- dynamic ANSI groups defined so far, re-defined on ColorScheme
 
 local positions = {
   right = 'botright vertical',
@@ -46,39 +46,7 @@ local function buffer(name)
   return create(name), true
 end
 
--- 256-colour and truecolour groups are made on first use; the 16 named ones are in plugin/.
-local function define(group)
-  if defined[group] ~= nil or vim.fn.hlexists(group) == 1 then
-    return
-  end
-  local bg, kind, value = group:match('^KernelAnsi(B?g?)(%w+)_(%x+)$')
-  if not kind then
-    return
-  end
-  local spec = {}
-  if kind == '256' then
-    local n = tonumber(value)
-    local key = bg == 'Bg' and 'bg' or 'fg'
-    spec[key] = M.xterm[n + 1]
-    spec['cterm' .. key] = n
-  elseif kind == 'RGB' then
-    spec[bg == 'Bg' and 'bg' or 'fg'] = '#' .. value
-  else
-    return
-  end
-  spec.default = true
-  defined[group] = spec
-  api.nvim_set_hl(0, group, spec)
-end
-
-M.define = define
 M.ns = ns
-
-function M.redefine()
-  for group, spec in pairs(defined) do
-    api.nvim_set_hl(0, group, spec)
-  end
-end
 
 -- Lines come joined by newlines: one string crosses RPC far cheaper than a list.
 function M.lines(text)
@@ -103,7 +71,7 @@ local function apply(buf, edit)
   end
   vim.bo[buf].modifiable = false
   for _, h in ipairs(edit.highlights) do
-    define(h[4])
+    hl.define(h[4])
     api.nvim_buf_set_extmark(buf, ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
   end
   local last = api.nvim_buf_line_count(buf)
@@ -203,23 +171,5 @@ function M.update(u)
     require('kernel.ui').show(u)
   end
 end
-
--- The xterm 256-colour palette, for KernelAnsi256_<n>.
-M.xterm = (function()
-  local t = {
-    '#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd', '#e5e5e5',
-    '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff', '#00ffff', '#ffffff',
-  }
-  local levels = { 0, 95, 135, 175, 215, 255 }
-  for i = 0, 215 do
-    local r, g, b = math.floor(i / 36), math.floor(i / 6) % 6, i % 6
-    t[#t + 1] = string.format('#%02x%02x%02x', levels[r + 1], levels[g + 1], levels[b + 1])
-  end
-  for i = 0, 23 do
-    local v = 8 + 10 * i
-    t[#t + 1] = string.format('#%02x%02x%02x', v, v, v)
-  end
-  return t
-end)()
 
 return M

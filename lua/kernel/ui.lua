@@ -6,10 +6,11 @@ local M = {}
 
 local api = vim.api
 local output = require('kernel.output')
+local hl = require('kernel.highlights')
 
 local function highlight(buf, highlights)
   for _, h in ipairs(highlights or {}) do
-    output.define(h[4])
+    hl.define(h[4])
     api.nvim_buf_set_extmark(buf, output.ns, h[1], h[2], { end_col = h[3], hl_group = h[4] })
   end
 end

@@ -209,6 +209,18 @@ class Editor:
 
 
 @pytest.fixture
+def bare_nvim(monkeypatch: pytest.MonkeyPatch) -> Iterator[pynvim.Nvim]:
+    """A clean Neovim with kernel.nvim's plugin/ loaded, but no Python host needed."""
+    monkeypatch.setenv("KERNEL_TEST_REPO", str(REPO))
+    argv = [nvim_bin(), "--embed", "--headless", "--clean", "-i", "NONE", "-n",
+            "--cmd", "let &rtp = $KERNEL_TEST_REPO . ',' . &rtp"]  # fmt: skip
+    nvim = pynvim.attach("child", argv=argv)
+    yield nvim
+    nvim.command("qa!", async_=True)
+    nvim.close()
+
+
+@pytest.fixture
 def editor(
     manifest: Path, home: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Editor]:

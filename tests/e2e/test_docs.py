@@ -10,13 +10,12 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import pynvim
 import pytest
-from conftest import REPO, Editor, Kernel, nvim_bin
+from conftest import REPO, Editor, Kernel
 
 DOC = REPO / "doc" / "kernel.txt"
 README = REPO / "README.md"
@@ -31,8 +30,9 @@ OPTION_PATTERNS = (
     r"""_option\(\s*['"](kernel_\w+)['"]""",
 )
 
-# `hi def link KernelIn Title`, but not `'hi def KernelAnsi' . name`, a prefix of built names.
-HIGHLIGHT_PATTERN = r"\bhi(?:ghlight)? def(?:ault)?\s+(?:link\s+)?(Kernel\w+)(?![\w'])"
+# `nvim_set_hl(0, 'KernelIn', {...})`, but not `'KernelAnsi' .. name`, a prefix of built names.
+HIGHLIGHT_PATTERN = r"nvim_set_hl\(0, '(Kernel\w+)',"
+HIGHLIGHTS = REPO / "lua" / "kernel" / "highlights.lua"
 
 
 def code() -> str:
@@ -61,18 +61,6 @@ def functions() -> set[str]:
     python = (REPO / "rplugin" / "python3" / "kernel_nvim" / "plugin.py").read_text()
     found = set(re.findall(r"^\s*function!?\s+([A-Z]\w*)\(", plugin, re.MULTILINE))
     return found | set(re.findall(r"""pynvim\.function\(\s*['"](\w+)['"]""", python))
-
-
-@pytest.fixture
-def bare_nvim(monkeypatch: pytest.MonkeyPatch) -> Iterator[pynvim.Nvim]:
-    """A clean Neovim with kernel.nvim's plugin/ loaded, but no Python host needed."""
-    monkeypatch.setenv("KERNEL_TEST_REPO", str(REPO))
-    argv = [nvim_bin(), "--embed", "--headless", "--clean", "-i", "NONE", "-n",
-            "--cmd", "let &rtp = $KERNEL_TEST_REPO . ',' . &rtp"]  # fmt: skip
-    nvim = pynvim.attach("child", argv=argv)
-    yield nvim
-    nvim.command("qa!", async_=True)
-    nvim.close()
 
 
 @pytest.fixture
@@ -130,10 +118,10 @@ def test_every_function_has_a_tag(help_tags: set[str]) -> None:
 
 def test_every_highlight_group_has_a_tag(bare_nvim: pynvim.Nvim, help_tags: set[str]) -> None:
     defined = set(bare_nvim.funcs.getcompletion("Kernel", "highlight"))
-    source = (REPO / "plugin" / "kernel.vim").read_text()
-    named = set(re.findall(HIGHLIGHT_PATTERN, source))
+    named = set(re.findall(HIGHLIGHT_PATTERN, HIGHLIGHTS.read_text()))
+    assert {"KernelIn", "KernelInfo", "KernelAnsiUnderline"} <= named
     assert named <= defined and "KernelAnsiBgBrightWhite" in defined
-    # Made by lua/kernel/output.lua on first use: documented as patterns.
+    # Made by lua/kernel/highlights.lua on first use: documented as patterns.
     generated = {
         "KernelAnsi256_N",
         "KernelAnsiBg256_N",

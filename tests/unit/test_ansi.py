@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from kernel_nvim.output import ansi
-from kernel_nvim.output.ansi import AnsiState, parse, strip, xterm_rgb
+from kernel_nvim.output.ansi import AnsiState, parse, strip
 
 ESC = "\x1b"
 
@@ -197,34 +195,3 @@ def test_strip_keeps_plain_text() -> None:
     assert strip(f"{ESC}[31mZeroDivisionError{ESC}[39m: division by zero") == (
         "ZeroDivisionError: division by zero"
     )
-
-
-@pytest.mark.parametrize(
-    ("n", "rgb"),
-    [
-        (0, "#000000"),
-        (9, "#ff0000"),
-        (15, "#ffffff"),
-        (16, "#000000"),
-        (21, "#0000ff"),
-        (28, "#008700"),
-        (196, "#ff0000"),
-        (208, "#ff8700"),
-        (231, "#ffffff"),
-        (232, "#080808"),
-        (244, "#808080"),
-        (255, "#eeeeee"),
-    ],
-)
-def test_xterm_rgb_follows_the_xterm_palette(n: int, rgb: str) -> None:
-    assert xterm_rgb(n) == rgb
-
-
-def test_xterm_rgb_gives_a_hex_colour_for_every_index() -> None:
-    assert all(re.fullmatch("#[0-9a-f]{6}", xterm_rgb(n)) for n in range(256))
-
-
-@pytest.mark.parametrize("n", [-1, 256])
-def test_xterm_rgb_rejects_indexes_outside_the_palette(n: int) -> None:
-    with pytest.raises(ValueError):
-        xterm_rgb(n)

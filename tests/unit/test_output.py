@@ -170,3 +170,232 @@ def test_invalidate_resends_everything() -> None:
     doc.invalidate()
     fresh.apply(doc)
     assert fresh.lines == ["a", "b"]
+
+
+def test_max_lines_can_be_lowered_and_trims_at_once() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    doc.new_block(seg("".join(f"{i}\n" for i in range(10))))
+    mirror.apply(doc)
+    doc.max_lines = 3
+    mirror.apply(doc)
+    assert mirror.lines == ["7", "8", "9"] == text_of(doc)
+
+
+# Section: items
+
+
+def test_an_item_starts_on_a_new_line_after_a_partial_stream_line() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    block = doc.new_block(seg("In [1]: x\n"))
+    doc.append(block, seg("partial"))
+    mirror.apply(doc)
+    doc.add_item(block, seg("Out[1]: 1\n", "KernelOut"))
+    doc.append(block, seg("more\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["In [1]: x", "partial", "Out[1]: 1", "more"] == text_of(doc)
+
+
+def test_an_item_without_a_final_newline_still_ends_its_line() -> None:
+    doc = OutputDocument(100)
+    block = doc.new_block([])
+    doc.add_item(block, seg("display"))
+    doc.append(block, seg("after"))
+    assert text_of(doc) == ["display", "after"]
+
+
+def test_a_note_never_glues_to_a_partial_line() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    block = doc.new_block(seg("In [1]: loop\n"))
+    doc.append(block, seg("491739"))
+    mirror.apply(doc)
+    doc.note(block, "no reply: the kernel died")
+    edit = mirror.apply(doc)
+    assert mirror.lines == ["In [1]: loop", "491739", "[no reply: the kernel died]"]
+    assert edit is not None and edit.highlights == [(0, 0, 27, "KernelInfo")]
+
+
+def test_a_note_after_a_whole_line_adds_no_blank_line() -> None:
+    doc = OutputDocument(100)
+    block = doc.new_block(seg("In [1]: x\n"))
+    doc.append(block, seg("done\n"))
+    doc.note(block, "kernel restarted")
+    assert text_of(doc) == ["In [1]: x", "done", "[kernel restarted]"]
+
+
+def test_output_after_a_note_starts_its_own_line() -> None:
+    doc = OutputDocument(100)
+    block = doc.new_block([])
+    doc.append(block, seg("12"))
+    doc.note(block, "the kernel is not answering")
+    doc.append(block, seg("13\n"))
+    assert text_of(doc) == ["12", "[the kernel is not answering]", "13"]
+
+
+def test_replace_item_replaces_it_in_place_and_sends_from_there() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    block = doc.new_block(seg("In [1]: x\n"))
+    doc.add_item(block, seg("progress 0%\n"), key="bar")
+    doc.append(block, seg("log line\n"))
+    mirror.apply(doc)
+    assert doc.replace_item("bar", seg("progress 50%\n", "KernelAnsiGreen")) == 1
+    edit = mirror.apply(doc)
+    assert mirror.lines == ["In [1]: x", "progress 50%", "log line"] == text_of(doc)
+    assert edit is not None and edit.start == 1
+    assert edit.highlights == [(0, 0, 12, "KernelAnsiGreen")]
+
+
+def test_replace_item_replaces_every_item_with_the_key_in_any_block() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    first = doc.new_block(seg("In [1]: a\n"))
+    doc.add_item(first, seg("v1\n"), key="d")
+    doc.finish(first)
+    second = doc.new_block(seg("In [2]: b\n"))
+    doc.add_item(second, seg("other\n"), key="e")
+    doc.add_item(second, seg("v1\n"), key="d")
+    mirror.apply(doc)
+    assert doc.replace_item("d", seg("v2\n")) == 2
+    mirror.apply(doc)
+    assert mirror.lines == ["In [1]: a", "v2", "In [2]: b", "other", "v2"] == text_of(doc)
+
+
+def test_replace_item_with_more_or_fewer_lines_moves_what_follows() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    block = doc.new_block(seg("h\n"))
+    doc.add_item(block, seg("one\n"), key="k")
+    doc.add_item(block, seg("tail\n"))
+    mirror.apply(doc)
+    doc.replace_item("k", seg("a\nb\nc\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["h", "a", "b", "c", "tail"]
+    doc.replace_item("k", [])
+    mirror.apply(doc)
+    assert mirror.lines == ["h", "tail"] == text_of(doc)
+    assert len(doc) == 2
+    doc.replace_item("k", seg("back\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["h", "back", "tail"]
+
+
+def test_replace_item_of_an_unknown_key_changes_nothing() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    doc.add_item(doc.new_block([]), seg("x\n"), key="k")
+    mirror.apply(doc)
+    assert doc.replace_item("nope", seg("y\n")) == 0
+    assert doc.take_edit() is None
+
+
+def test_an_item_trimmed_away_is_not_brought_back() -> None:
+    doc, mirror = OutputDocument(3), Mirror()
+    block = doc.new_block([])
+    doc.add_item(block, seg("old\n"), key="k")
+    doc.append(block, seg("1\n2\n3\n"))
+    mirror.apply(doc)
+    assert doc.replace_item("k", seg("new\n")) == 0
+    mirror.apply(doc)
+    assert mirror.lines == ["1", "2", "3"]
+
+
+def test_an_item_cleared_away_is_not_brought_back() -> None:
+    doc = OutputDocument(100)
+    block = doc.new_block([])
+    doc.add_item(block, seg("old\n"), key="k")
+    doc.clear()
+    assert doc.replace_item("k", seg("new\n")) == 0
+    doc.add_item(block, seg("fresh\n"), key="k")
+    assert doc.replace_item("k", seg("newer\n")) == 1
+    assert text_of(doc) == ["newer"]
+
+
+def test_a_partly_trimmed_item_is_replaced_whole_where_it_was() -> None:
+    doc, mirror = OutputDocument(4), Mirror()
+    block = doc.new_block([])
+    doc.add_item(block, seg("a\nb\nc\n"), key="k")
+    doc.append(block, seg("x\ny\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["b", "c", "x", "y"]
+    doc.replace_item("k", seg("z\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["z", "x", "y"] == text_of(doc)
+
+
+def test_the_header_can_still_be_set_after_items() -> None:
+    doc, mirror = OutputDocument(100), Mirror()
+    block = doc.new_block(seg("In [ ]: x\n"))
+    doc.add_item(block, seg("r\n"), key="k")
+    doc.set_header(block, seg("In [3]: x\n"))
+    doc.replace_item("k", seg("s\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["In [3]: x", "s"]
+
+
+# Section: long lines
+
+
+def test_a_line_over_the_byte_cap_is_cut_with_a_marker() -> None:
+    doc, mirror = OutputDocument(100, max_line_bytes=10), Mirror()
+    block = doc.new_block([])
+    doc.append(block, seg("0123456789abcdef\nshort\n"))
+    edit = mirror.apply(doc)
+    assert mirror.lines == ["0123456789 [... 6 more bytes]", "short"]
+    assert edit is not None and edit.highlights == [(0, 11, 29, "KernelInfo")]
+
+
+def test_an_open_line_growing_over_many_messages_is_counted_not_stored() -> None:
+    doc, mirror = OutputDocument(100, max_line_bytes=1000), Mirror()
+    block = doc.new_block([])
+    for _ in range(5000):
+        doc.append(block, seg("x" * 1000))
+        mirror.apply(doc)
+    assert mirror.lines == text_of(doc) == ["x" * 1000 + " [... 4999000 more bytes]"]
+    doc.append(block, seg("yy\nnext\n"))
+    mirror.apply(doc)
+    assert mirror.lines == ["x" * 1000 + " [... 4999002 more bytes]", "next"]
+
+
+def test_a_50_mb_single_line_holds_only_the_cap() -> None:
+    doc = OutputDocument(10_000)
+    block = doc.new_block([])
+    chunk = "0123456789" * 6_553  # about what ipykernel sends per stream message
+    for _ in range(50_000_000 // len(chunk)):
+        doc.append(block, seg(chunk))
+    doc.finish(block)
+    assert sum(len(text) for text in block.texts) < 10_100
+    assert text_of(doc)[0].endswith(
+        f" [... {len(chunk) * (50_000_000 // len(chunk)) - 10_000} more bytes]"
+    )
+
+
+def test_the_cut_keeps_whole_utf8_characters() -> None:
+    doc = OutputDocument(100, max_line_bytes=9)
+    block = doc.new_block([])
+    doc.append(block, seg("é" * 10 + "\n"))  # 2 bytes each: 9 bytes cannot end on a whole one
+    assert text_of(doc) == ["éééé [... 12 more bytes]"]
+
+
+def test_a_carriage_return_starts_a_cut_line_over() -> None:
+    doc = OutputDocument(100, max_line_bytes=10)
+    block = doc.new_block([])
+    doc.append(block, seg("x" * 30))
+    doc.append(block, seg("more\r50%"))
+    assert text_of(doc) == ["50%"]
+    doc.append(block, seg("\r100%\n"))
+    assert text_of(doc) == ["100%"]
+
+
+def test_highlights_of_a_cut_line_stop_at_the_cut() -> None:
+    doc, mirror = OutputDocument(100, max_line_bytes=6), Mirror()
+    block = doc.new_block([])
+    doc.append(block, [("abcd", ("KernelAnsiRed",)), ("efgh", ("KernelAnsiBlue",)), ("\n", ())])
+    edit = mirror.apply(doc)
+    assert mirror.lines == ["abcdef [... 2 more bytes]"]
+    assert edit is not None and edit.highlights == [
+        (0, 0, 4, "KernelAnsiRed"),
+        (0, 4, 6, "KernelAnsiBlue"),
+        (0, 7, 25, "KernelInfo"),
+    ]
+
+
+def test_a_long_line_in_an_item_is_cut_too() -> None:
+    doc = OutputDocument(100, max_line_bytes=5)
+    doc.add_item(doc.new_block(seg("In [1]: x\n")), seg("'xxxxxxxx'\n"), key="k")
+    assert text_of(doc) == ["In [1 [... 4 more bytes]", "'xxxx [... 5 more bytes]"]

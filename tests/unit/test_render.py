@@ -9,13 +9,13 @@ import pytest
 from kernel_nvim.output.ansi import AnsiState
 from kernel_nvim.output.render import (
     Segment,
+    error_summary,
     render_display,
     render_error,
     render_input,
     render_notice,
     render_result,
     render_stream,
-    sanitize,
 )
 
 ESC = "\x1b"
@@ -29,6 +29,64 @@ IPYKERNEL_TRACEBACK = [
     "print(\x1b[33m'\\udcff'\x1b[39m); \x1b[32m1\x1b[39m/\x1b[32m0\x1b[39m\n",
     "\x1b[31mZeroDivisionError\x1b[39m: division by zero",
 ]
+
+# What ipykernel 7.4 (IPython 9.18) sent for code that does not compile: the traceback ends with
+# the message alone, while evalue adds the place, as str(SyntaxError) does.
+SYNTAX_ERRORS = {
+    "1 +": {
+        "ename": "SyntaxError",
+        "evalue": "invalid syntax (1278102326.py, line 1)",
+        "traceback": [
+            "  \x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[1]\x1b[39m\x1b[32m, line 1\x1b[39m\n"
+            "\x1b[31m    \x1b[39m\x1b[31m1 +\x1b[39m\n       ^\n"
+            "\x1b[31mSyntaxError\x1b[39m\x1b[31m:\x1b[39m invalid syntax\n"
+        ],
+    },
+    "def f(:": {
+        "ename": "SyntaxError",
+        "evalue": "invalid syntax (2747763117.py, line 1)",
+        "traceback": [
+            "  \x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[2]\x1b[39m\x1b[32m, line 1\x1b[39m\n"
+            "\x1b[31m    \x1b[39m\x1b[31mdef f(:\x1b[39m\n          ^\n"
+            "\x1b[31mSyntaxError\x1b[39m\x1b[31m:\x1b[39m invalid syntax\n"
+        ],
+    },
+    "'abc": {
+        "ename": "SyntaxError",
+        "evalue": "unterminated string literal (detected at line 1) (2276159364.py, line 1)",
+        "traceback": [
+            "  \x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[2]\x1b[39m\x1b[32m, line 1\x1b[39m\n"
+            "\x1b[31m    \x1b[39m\x1b[31m'abc\x1b[39m\n    ^\n"
+            "\x1b[31mSyntaxError\x1b[39m\x1b[31m:\x1b[39m unterminated string literal (detected at"
+            " line 1)\n"
+        ],
+    },
+    "if 1:\nx": {
+        "ename": "IndentationError",
+        "evalue": "expected an indented block after 'if' statement on line 1 (49015842.py, line 2)",
+        "traceback": [
+            "  \x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[1]\x1b[39m\x1b[32m, line 2\x1b[39m\n"
+            "\x1b[31m    \x1b[39m\x1b[31mx\x1b[39m\n    ^\n"
+            "\x1b[31mIndentationError\x1b[39m\x1b[31m:\x1b[39m expected an indented block after"
+            " 'if' statement on line 1\n"
+        ],
+    },
+    'exec("1 +")': {
+        "ename": "SyntaxError",
+        "evalue": "invalid syntax (<string>, line 1)",
+        "traceback": [
+            "Traceback \x1b[36m(most recent call last)\x1b[39m:\n",
+            "\x1b[36m  \x1b[39m\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[6]\x1b[39m\x1b[32m,"
+            ' line 1\x1b[39m\n\x1b[31m    \x1b[39m\x1b[31mexec("1 +")\x1b[39m\n',
+            "  \x1b[36mFile \x1b[39m\x1b[32m<string>:1\x1b[39m\n\x1b[31m    \x1b[39m\x1b[31m1 +"
+            "\x1b[39m\n       ^\n\x1b[31mSyntaxError\x1b[39m\x1b[31m:\x1b[39m invalid syntax\n",
+        ],
+    },
+}
+
+# What bash_kernel sends when a command fails: no name, the exit status, no traceback. Its
+# stderr ("bash: nosuch: command not found") came as a stream before.
+BASH_KERNEL_ERROR = {"ename": "", "evalue": "127", "traceback": []}
 
 
 def text_of(segments: list[Segment]) -> str:
@@ -248,21 +306,79 @@ def test_error_replaces_lone_surrogates_and_strips_escapes_from_the_summary() ->
     assert segments[-1] == ("OSError: bad \ufffd\n", ("KernelError",))
 
 
-# render_notice and sanitize
+@pytest.mark.parametrize("code", list(SYNTAX_ERRORS))
+def test_syntax_error_from_ipykernel_is_not_summarised_twice(code: str) -> None:
+    error = SYNTAX_ERRORS[code]
+
+    segments = render_error(error["ename"], error["evalue"], error["traceback"])
+
+    assert_clean(segments)
+    text = text_of(segments)
+    assert text.count(f"{error['ename']}:") == 1
+    assert text.endswith("\n")
+    assert all("KernelError" not in groups for _, groups in segments)
+
+
+def test_syntax_error_whose_traceback_lacks_the_message_gets_the_summary() -> None:
+    segments = render_error("SyntaxError", "invalid syntax (x.py, line 1)", ["Cell In[1]"])
+
+    assert segments[-1] == ("SyntaxError: invalid syntax (x.py, line 1)\n", ("KernelError",))
+
+
+def test_syntax_error_with_another_message_in_its_traceback_gets_the_summary() -> None:
+    traceback = ["Cell In[1], line 1", "SyntaxError: something else"]
+
+    segments = render_error("SyntaxError", "invalid syntax (x.py, line 1)", traceback)
+
+    assert segments[-1] == ("SyntaxError: invalid syntax (x.py, line 1)\n", ("KernelError",))
+
+
+def test_bash_kernel_error_adds_no_bare_exit_status() -> None:
+    error = BASH_KERNEL_ERROR
+
+    assert render_error(error["ename"], error["evalue"], error["traceback"]) == []
+
+
+@pytest.mark.parametrize(
+    ("ename", "evalue", "summary"),
+    [
+        ("", "127", ""),
+        ("", " -1 ", ""),
+        ("", "", ""),
+        ("", "no such file", "no such file"),
+        ("ValueError", "", "ValueError"),
+        ("ValueError", "bad", "ValueError: bad"),
+        ("SystemExit", "1", "SystemExit: 1"),
+        (f"{ESC}[31mE{ESC}[0m", "\udcff", "E: \ufffd"),
+    ],
+)
+def test_error_summary_says_only_what_the_names_say(ename: str, evalue: str, summary: str) -> None:
+    assert error_summary(ename, evalue) == summary
+
+
+def test_error_with_no_name_shows_a_value_that_says_something() -> None:
+    assert render_error("", "permission denied", []) == [("permission denied\n", ("KernelError",))]
+
+
+# render_stream and sanitize
+
+
+def test_stream_strips_c1_controls_and_shows_bidi_controls() -> None:
+    segments, _ = render_stream("stdout", "a\x9b31m\u202eb\n", AnsiState())
+
+    assert text_of(segments) == "a31m<U+202E>b\n"
+
+
+def test_display_and_input_show_bidi_controls() -> None:
+    assert text_of(render_display({"text/plain": "x\u2066y"})) == "x<U+2066>y\n"
+    assert text_of(render_input(1, "s = 'a\u202eb'")) == "In [1]: s = 'a<U+202E>b'\n"
+
+
+# render_notice
 
 
 def test_notice_is_a_bracketed_info_line() -> None:
     assert render_notice("kernel died") == [("[kernel died]\n", ("KernelInfo",))]
-
-
-def test_sanitize_returns_valid_text_unchanged() -> None:
-    text = "héllo wörld ✓ 😀"
-
-    assert sanitize(text) is text
-
-
-def test_sanitize_replaces_each_lone_surrogate() -> None:
-    assert sanitize("a\udcffb\ud800\udc00c") == "a\ufffdb\ufffd\ufffdc"
 
 
 def ipython_traceback(code: str) -> list[str]:

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import os
 
-from kernel_nvim.output.tracebacks import Frame, frame_at, parse_frames, strip_ansi
+from kernel_nvim.output.tracebacks import (
+    Frame,
+    frame_at,
+    parse_frames,
+    strip_ansi,
+    traceback_lines,
+)
 
 AMOD = "/tmp/kn_demo/pkg/amod.py"
 HMOD = os.path.expanduser("~/proj/hmod.py")
@@ -492,3 +498,9 @@ Traceback (most recent call last):
            ~~^~~~~~~~~
 ZeroDivisionError: division by zero
 """
+
+
+def test_traceback_lines_are_the_lines_of_all_entries_without_escapes() -> None:
+    traceback = ["\x1b[31m---\x1b[39m", "\x1b[36mCell\x1b[39m In[1], line 1\n----> 1 1/0\n"]
+
+    assert traceback_lines(traceback) == ["---", "Cell In[1], line 1", "----> 1 1/0", ""]

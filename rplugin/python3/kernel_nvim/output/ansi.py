@@ -1,7 +1,8 @@
 """ANSI escapes in kernel output turned into plain text plus highlight group names.
 
 Only SGR sequences (colours and text attributes) survive, as groups; every other escape and
-C0 control character is dropped, since the output buffer can show neither.
+C0 control character is dropped, since the output buffer can show neither. The colours are
+named, not given: lua/kernel/highlights.lua holds the palette behind the names.
 """
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    # Only for annotations: render imports this module at run time.
-    from .segments import Groups, Segment
+from .segments import Groups, Segment
 
 
 @dataclass(frozen=True)
@@ -64,27 +63,7 @@ def strip(text: str) -> str:
     return text if _is_plain(text) else _ESCAPE.sub("", text)
 
 
-def xterm_rgb(n: int) -> str:
-    """The ``#rrggbb`` colour of xterm's 256-colour palette entry ``n``."""
-    if not 0 <= n <= 255:
-        raise ValueError(f"not a 256-colour index: {n}")
-    if n < 16:
-        return _SYSTEM_RGB[n]
-    if n >= 232:
-        level = 8 + 10 * (n - 232)
-        return _hex(level, level, level)
-    cube = n - 16
-    return _hex(_CUBE_LEVELS[cube // 36], _CUBE_LEVELS[cube // 6 % 6], _CUBE_LEVELS[cube % 6])
-
-
 _COLOURS = ("Black", "Red", "Green", "Yellow", "Blue", "Magenta", "Cyan", "White")
-
-# xterm's own defaults for the 16 system colours.
-_SYSTEM_RGB = (
-    "#000000", "#cd0000", "#00cd00", "#cdcd00", "#0000ee", "#cd00cd", "#00cdcd", "#e5e5e5",
-    "#7f7f7f", "#ff0000", "#00ff00", "#ffff00", "#5c5cff", "#ff00ff", "#00ffff", "#ffffff",
-)  # fmt: skip
-_CUBE_LEVELS = (0, 95, 135, 175, 215, 255)
 
 # SGR codes that switch one attribute; unlisted ones (blink, reverse, fonts) have no group.
 _ATTRIBUTE_CODES: dict[int, dict[str, Any]] = {
@@ -194,7 +173,7 @@ def _extended_colour(codes: list[int], i: int) -> tuple[str | None, int]:
     if kind == 2 and i + 3 < len(codes):
         red, green, blue = codes[i + 1 : i + 4]
         valid = all(0 <= c <= 255 for c in (red, green, blue))
-        return (f"RGB_{_hex(red, green, blue)[1:]}" if valid else None), i + 4
+        return (f"RGB_{red:02x}{green:02x}{blue:02x}" if valid else None), i + 4
     # Like xterm, give up on the rest of a malformed sequence rather than misread its numbers.
     return None, len(codes)
 
@@ -220,7 +199,3 @@ def _apply_code(state: AnsiState, code: int) -> AnsiState:
         return replace(state, bg=_colour_16(code - 40 if code < 100 else code - 100 + 8))
     change = _ATTRIBUTE_CODES.get(code)
     return replace(state, **change) if change is not None else state
-
-
-def _hex(red: int, green: int, blue: int) -> str:
-    return f"#{red:02x}{green:02x}{blue:02x}"

@@ -1,4 +1,8 @@
-"""The output buffer's content as a model: blocks of lines, one block per execution.
+"""The output buffer's content as a model: blocks of output items, one block per execution.
+
+A block holds a header (the code sent) and the items its execution made: runs of stream text,
+results, displays, errors, notices. Each item owns whole lines, so one can be replaced in place
+(an ``update_display_data`` names its ``display_id``) without touching its neighbours.
 
 Output is routed to the block of the execution that caused it, wherever that block is, and the
 model keeps at most ``max_lines`` lines, trimming the oldest. The editor is told only what
@@ -13,28 +17,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import render
+from .lines import NO_SPANS, Lines, Span, end_line, write
 from .segments import Segment
 
-# (start byte, end byte, highlight group) within one line: Neovim's columns are bytes.
-Span = tuple[int, int, str]
-NO_SPANS: tuple[Span, ...] = ()
+__all__ = ["NO_SPANS", "Block", "Edit", "Item", "OutputDocument", "Span"]
 
 
-@dataclass
-class Block:
-    """The lines of one execution: a header (the code sent) and the output it caused.
+@dataclass(eq=False)
+class Item:
+    """The lines of one output within its block, found by ``key`` (a display_id) if it has one."""
 
-    Text and highlights are kept in two parallel lists, so that a flood of plain lines is one
-    ``list.extend`` of strings rather than an object per line."""
+    block: Block
+    key: str | None = None
+    lines: int = 0
+    stream: bool = False  # stream text: the next stream message may extend it
+    live: bool = True  # False once trimmed or cleared away
 
-    texts: list[str] = field(default_factory=list)
-    spans: list[tuple[Span, ...]] = field(default_factory=list)
-    header_len: int = 0
-    open_line: bool = False  # the last line did not end with a newline yet
+
+@dataclass(eq=False)
+class Block(Lines):
+    """The lines of one execution; ``items[0]`` is its header, which may have no lines."""
+
+    items: list[Item] = field(default_factory=list)
     closed: bool = False
 
-    def __len__(self) -> int:
-        return len(self.texts)
+    def __post_init__(self) -> None:
+        self.items.append(Item(self))
 
 
 @dataclass
@@ -51,15 +59,26 @@ class Edit:
 
 
 class OutputDocument:
-    def __init__(self, max_lines: int) -> None:
-        self.max_lines = max(1, max_lines)
+    def __init__(self, max_lines: int, max_line_bytes: int = 10_000) -> None:
+        self._max_lines = max(1, max_lines)
+        self.max_line_bytes = max(1, max_line_bytes)
         self.blocks: list[Block] = []
         self._count = 0  # lines in all blocks
         self._dirty: int | None = 0  # first line that differs from the editor's copy
         self._trim = 0  # lines to delete at the top of the editor's copy
+        self._keyed: dict[str, list[Item]] = {}
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def max_lines(self) -> int:
+        return self._max_lines
+
+    @max_lines.setter
+    def max_lines(self, value: int) -> None:
+        self._max_lines = max(1, value)
+        self._enforce_cap()
 
     def new_block(self, header: list[Segment]) -> Block:
         block = Block()
@@ -69,46 +88,54 @@ class OutputDocument:
 
     def set_header(self, block: Block, header: list[Segment]) -> None:
         """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
-        new = Block()
-        _append(new, header)
-        old_len = min(block.header_len, len(block))
-        start = self._offset(block)
-        if start is None:
-            return
-        block.texts[:old_len] = new.texts
-        block.spans[:old_len] = new.spans
-        block.header_len = len(new)
-        if len(block) == block.header_len:
-            block.open_line = new.open_line
-        self._count += len(new) - old_len
-        self._mark(start)
-        self._enforce_cap()
+        self._replace(block.items[0], header)
 
     def append(self, block: Block, segments: list[Segment]) -> None:
+        """Stream text, partial lines included: it continues the block's last stream item."""
         start = self._offset(block)
-        if start is None:
+        if start is None or not segments:
             return
+        item = block.items[-1]
+        if not item.stream:
+            item = Item(block, stream=True)
+            block.items.append(item)
         before = len(block)
         first_changed = before - 1 if block.open_line and before else before
-        _append(block, segments)
+        write(block, segments, self.max_line_bytes)
+        item.lines += len(block) - before
         self._count += len(block) - before
         self._mark(start + first_changed)
         self._enforce_cap()
 
     def add_item(self, block: Block, segments: list[Segment], key: str | None = None) -> None:
-        """A result or a display: whole lines of their own."""
-        self.append(block, segments)
+        """A result, a display, an error: lines of its own, replaceable by ``key`` if given."""
+        start = self._offset(block)
+        if start is None:
+            return
+        end_line(block)  # a partial line of stream text stays the stream's
+        item = Item(block, key)
+        block.items.append(item)
+        before = len(block)
+        write(block, segments, self.max_line_bytes)
+        end_line(block)
+        item.lines = len(block) - before
+        self._count += item.lines
+        if key is not None:
+            self._keyed.setdefault(key, []).append(item)
+        self._mark(start + before)
+        self._enforce_cap()
+
+    def replace_item(self, key: str, segments: list[Segment]) -> int:
+        """Put ``segments`` in place of every item added with ``key``; how many there were."""
+        return sum(self._replace(item, segments) for item in list(self._keyed.get(key, [])))
 
     def note(self, block: Block, text: str) -> None:
         """A line about the session (``[no reply: ...]``), never glued to a partial line."""
-        if block.open_line:
-            self.append(block, [("\n", ())])
-        self.append(block, render.render_notice(text))
+        self.add_item(block, render.render_notice(text))
 
     def finish(self, block: Block) -> None:
         """The execution is over: end its open line; once trimmed away, the block goes."""
-        if block.open_line:
-            self.append(block, [("\n", ())])
+        end_line(block)
         block.closed = True
         self._prune()
 
@@ -117,8 +144,11 @@ class OutputDocument:
         for block in self.blocks:
             block.texts.clear()
             block.spans.clear()
-            block.header_len = 0
-            block.open_line = False
+            end_line(block)
+            _kill(block.items[1:])
+            header = block.items[0]
+            header.lines, block.items[1:] = 0, []
+        self._keyed.clear()
         self._count = 0
         self._prune()
 
@@ -161,6 +191,22 @@ class OutputDocument:
         """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
         self._trim, self._dirty = 0, 0
 
+    def _replace(self, item: Item, segments: list[Segment]) -> bool:
+        block = item.block
+        start = self._offset(block)
+        if start is None or not item.live:
+            return False  # trimmed away while an earlier one was replaced
+        at = sum(other.lines for other in _before(block, item))
+        new = Lines()
+        write(new, segments, self.max_line_bytes)
+        block.texts[at : at + item.lines] = new.texts
+        block.spans[at : at + item.lines] = new.spans
+        self._count += len(new) - item.lines
+        item.lines = len(new)
+        self._mark(start + at)
+        self._enforce_cap()
+        return True
+
     def _offset(self, block: Block) -> int | None:
         seen = 0
         for b in reversed(self.blocks):  # output mostly goes to the newest blocks
@@ -173,7 +219,7 @@ class OutputDocument:
         self._dirty = line if self._dirty is None else min(self._dirty, line)
 
     def _enforce_cap(self) -> None:
-        excess = self._count - self.max_lines
+        excess = self._count - self._max_lines
         if excess <= 0:
             return
         removed = 0
@@ -183,9 +229,7 @@ class OutputDocument:
             n = min(len(block), excess - removed)
             del block.texts[:n]
             del block.spans[:n]
-            block.header_len = max(0, block.header_len - n)
-            if not block.texts:
-                block.open_line = False
+            self._trim_items(block, n)
             removed += n
         self._count -= removed
         # Lines before the dirty mark are in the editor's copy: delete them there too.
@@ -194,49 +238,49 @@ class OutputDocument:
         self._dirty = max(0, dirty - removed)
         self._prune()
 
+    def _trim_items(self, block: Block, n: int) -> None:
+        """``n`` lines went from the top of ``block``: take them from its first items."""
+        if not block.texts:
+            end_line(block)
+        gone = 0
+        for item in block.items:
+            if n == 0:
+                break
+            taken = min(item.lines, n)
+            item.lines -= taken
+            n -= taken
+            gone += item.lines == 0 and item is not block.items[0]
+        if gone:
+            # Emptied items are the first ones after the header; the header always stays.
+            dead = block.items[1 : 1 + gone]
+            del block.items[1 : 1 + gone]
+            self._forget(dead)
+
+    def _forget(self, items: list[Item]) -> None:
+        _kill(items)
+        for item in items:
+            if item.key is not None and item.key in self._keyed:
+                self._keyed[item.key].remove(item)
+                if not self._keyed[item.key]:
+                    del self._keyed[item.key]
+
     def _prune(self) -> None:
-        self.blocks = [b for b in self.blocks if b.texts or not b.closed]
+        kept = []
+        for block in self.blocks:
+            if block.texts or not block.closed:
+                kept.append(block)
+            else:
+                self._forget(block.items[1:])
+        self.blocks = kept
 
 
-def _append(block: Block, segments: list[Segment]) -> None:
-    for text, groups in segments:
-        if not text:
-            continue
-        pieces = text.replace("\r\n", "\n").split("\n")
-        if block.open_line:
-            _extend_last(block, pieces[0], groups)
-        else:
-            _add_lines(block, pieces[:1], groups)
-        if len(pieces) == 1:
-            block.open_line = True
-            continue
-        tail = pieces.pop()
-        _add_lines(block, pieces[1:], groups)
-        block.open_line = bool(tail)  # text ending in a newline leaves no line open
-        if tail:
-            _add_lines(block, [tail], groups)
+def _before(block: Block, item: Item) -> list[Item]:
+    for i, other in enumerate(block.items):
+        if other is item:
+            return block.items[:i]
+    return block.items
 
 
-def _add_lines(block: Block, pieces: list[str], groups: tuple[str, ...]) -> None:
-    if not groups and not any("\r" in p for p in pieces):
-        # A flood is mostly here: whole lines without highlights.
-        block.texts.extend(pieces)
-        block.spans.extend([NO_SPANS] * len(pieces))
-        return
-    for piece in pieces:
-        block.texts.append("")
-        block.spans.append(NO_SPANS)
-        _extend_last(block, piece, groups)
-
-
-def _extend_last(block: Block, piece: str, groups: tuple[str, ...]) -> None:
-    text, spans = block.texts[-1], block.spans[-1]
-    if "\r" in piece:
-        # A carriage return starts the line over, as a terminal shows a progress bar.
-        text, spans = "", NO_SPANS
-        piece = piece.rsplit("\r", 1)[1]
-    if piece and groups:
-        start = len(text.encode("utf-8"))
-        end = start + len(piece.encode("utf-8"))
-        spans = (*spans, *((start, end, g) for g in groups))
-    block.texts[-1], block.spans[-1] = text + piece, spans
+def _kill(items: list[Item]) -> None:
+    for item in items:
+        item.live = False

@@ -1,4 +1,7 @@
-"""Text with highlight groups: what every renderer makes and the document stores."""
+"""Text with highlight groups: what every renderer makes and the document stores.
+
+:func:`sanitize` is the one gate for text from a kernel on its way to the editor.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +16,19 @@ Segment = tuple[str, Groups]
 
 
 def sanitize(text: str) -> str:
-    """``text`` with U+FFFD for each code point that UTF-8 cannot encode (lone surrogates)."""
-    # isascii is O(1) in CPython; encode is one C pass: both far cheaper than the substitution.
-    if text.isascii():
+    """``text`` made safe to show: U+FFFD for each lone surrogate (UTF-8 cannot encode one),
+    C1 control characters removed, bidi controls shown as ``<U+202E>`` instead of obeyed.
+
+    C0 controls and escapes are left to :mod:`.ansi`, which gives some of them meaning.
+    """
+    # isascii is O(1) in CPython: a flood of plain lines never reaches the scan.
+    if text.isascii() or _UNSAFE.search(text) is None:
         return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
+    return _UNSAFE.sub(_replacement, text)
 
 
 def merge(segments: Iterable[Segment]) -> list[Segment]:
+    """``segments`` without empty ones, neighbours with equal groups joined."""
     merged: list[Segment] = []
     for text, groups in segments:
         if not text:
@@ -36,5 +40,16 @@ def merge(segments: Iterable[Segment]) -> list[Segment]:
     return merged
 
 
-# Surrogates are the only code points a str can hold that UTF-8 cannot encode.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Surrogates: the only code points a str can hold that UTF-8 cannot encode. C1 controls: a
+# terminal may obey them (U+009B is an 8-bit CSI). Bidi embeddings, overrides, isolates and
+# marks: they reorder what is shown, so output could pass itself off as other text.
+_UNSAFE = re.compile("[\ud800-\udfff\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _replacement(match: re.Match[str]) -> str:
+    char = match.group()
+    if char <= "\x9f":
+        return ""
+    if "\ud800" <= char <= "\udfff":
+        return "\ufffd"
+    return f"<U+{ord(char):04X}>"

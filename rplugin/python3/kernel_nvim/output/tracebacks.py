@@ -5,7 +5,7 @@ quickfix list (or for jumping from a traceback line to its code) can only be rea
 that text. The formats read are IPython's from version 7 on, in each ``%xmode``, and plain
 Python's, which other kernels and IPython's ``Plain`` mode print.
 
-Standard library only: it is imported and tested without a kernel or Neovim.
+Pure: it is imported and tested without a kernel or Neovim.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+
+from . import ansi
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,6 @@ class Frame:
     path: str | None  # absolute path for a frame in a real file, else None
     text: str  # the frame's function, e.g. "in f(x)", or "" for the top level of a cell
 
-
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])")
 
 # Frame headers, tried in order. Each names the code with `cell` or `name`, and gives the `line`
 # or leaves it to the arrow in the context lines below. A header starts in one of the first three
@@ -52,9 +52,14 @@ _IPYTHON_INPUT = re.compile(r"<ipython-input-(?P<cell>\d+)-[0-9a-f]+>")
 _ARROW = re.compile(r"\s*-+>\s*(?P<line>\d+)\b")
 
 
+def traceback_lines(traceback: list[str]) -> list[str]:
+    """The lines of an ``error`` message's traceback, as :func:`parse_frames` reads them."""
+    return ansi.strip("\n".join(traceback)).split("\n")
+
+
 def strip_ansi(text: str) -> str:
     """``text`` without ANSI escape sequences (colours, cursor moves, titles, links)."""
-    return _ANSI.sub("", text)
+    return ansi.strip(text)
 
 
 def parse_frames(lines: list[str]) -> list[Frame]:

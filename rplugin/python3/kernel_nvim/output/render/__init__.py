@@ -5,11 +5,24 @@ Everything here is pure: the caller writes the segments into the output buffer.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import ansi
 from ..ansi import AnsiState
 from ..segments import Groups, Segment, merge, sanitize
+
+__all__ = [
+    "Groups",
+    "Segment",
+    "error_summary",
+    "render_display",
+    "render_error",
+    "render_input",
+    "render_notice",
+    "render_result",
+    "render_stream",
+]
 
 
 def render_input(count: int | None, code: str) -> list[Segment]:
@@ -57,15 +70,26 @@ def render_display(data: dict[str, Any]) -> list[Segment]:
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
-    """An error: its traceback, then ``ename: evalue`` unless the traceback already ends so."""
+    """An error: its traceback, then its :func:`error_summary` unless the traceback ends so."""
     text = "\n".join(sanitize(entry) for entry in traceback)
     segments, _ = ansi.parse(text)
     segments = _end_line(segments) if segments else []
-    ename, evalue = ansi.strip(sanitize(ename)), ansi.strip(sanitize(evalue))
-    if not _shows_summary(ansi.strip(text), ename, evalue):
-        summary = f"{ename}: {evalue}" if evalue else ename
+    summary = error_summary(ename, evalue)
+    if summary and not _shows_summary(ansi.strip(text), *_clean(ename, evalue)):
         segments.append((f"{summary}\n", _ERROR))
     return merge(segments)
+
+
+def error_summary(ename: str, evalue: str) -> str:
+    """``ename: evalue``, or the half that says something; "" when neither does.
+
+    bash_kernel sends an empty ename and the exit status as evalue: a bare number, which
+    says nothing that the output above it (``command not found``) did not.
+    """
+    ename, evalue = _clean(ename, evalue)
+    if not ename:
+        return "" if _BARE_NUMBER.fullmatch(evalue) else evalue
+    return f"{ename}: {evalue}" if evalue else ename
 
 
 def render_notice(text: str) -> list[Segment]:
@@ -78,6 +102,12 @@ _OUT: Groups = ("KernelOut",)
 _STDERR: Groups = ("KernelStderr",)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
+
+# An empty evalue counts as bare: nothing at all is said then either.
+_BARE_NUMBER = re.compile(r"\s*-?\d*\s*")
+# Python puts a SyntaxError's place in its str(), "invalid syntax (1278102326.py, line 1)",
+# but ends the traceback with the message alone, the place being in the frame above.
+_SYNTAX_PLACE = re.compile(r"(?P<message>.*) \([^()\n]*, line \d+\)", re.DOTALL)
 
 
 def _plain(value: Any) -> str:
@@ -92,9 +122,16 @@ def _end_line(segments: list[Segment]) -> list[Segment]:
     return [*segments, ("\n", ())]
 
 
+def _clean(ename: str, evalue: str) -> tuple[str, str]:
+    return ansi.strip(sanitize(ename)), ansi.strip(sanitize(evalue))
+
+
 def _shows_summary(text: str, ename: str, evalue: str) -> bool:
     # IPython writes "KeyboardInterrupt: " for an empty evalue where Python writes
     # "KeyboardInterrupt"; an evalue may itself span several lines.
-    lines = (f"{ename}: {evalue}".rstrip(),) if evalue else (ename, f"{ename}:")
+    lines = [f"{ename}: {evalue}".rstrip()] if evalue else [ename, f"{ename}:"]
+    place = _SYNTAX_PLACE.fullmatch(evalue)
+    if place:
+        lines.append(f"{ename}: {place['message']}".rstrip())
     tail = text.rstrip()
     return any(tail == line or tail.endswith(f"\n{line}") for line in lines)
