@@ -59,7 +59,7 @@ def parse(text: str, state: AnsiState = _RESET) -> tuple[list[Segment], AnsiStat
 
 
 def strip(text: str) -> str:
-    """``text`` without any escape sequence or control character other than ``\\n\\t\\r``."""
+    """``text`` without escape sequences and C0 controls but ``\\n\\t\\r`` (C1: ``sanitize``)."""
     return text if _is_plain(text) else _ESCAPE.sub("", text)
 
 
