@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 
+from kernel_nvim.output import ansi
 from kernel_nvim.output.tracebacks import (
     Frame,
     frame_at,
     parse_frames,
-    strip_ansi,
     traceback_lines,
 )
 
@@ -23,26 +23,26 @@ HMOD = os.path.expanduser("~/proj/hmod.py")
 
 def lines_of(traceback: list[str]) -> list[str]:
     """What the plugin passes: the entries joined, escapes stripped, split into lines."""
-    return strip_ansi("\n".join(traceback)).split("\n")
+    return ansi.strip("\n".join(traceback)).split("\n")
 
 
 def frames(text: str) -> list[Frame]:
     return parse_frames(text.split("\n"))
 
 
-# strip_ansi
+# ansi.strip
 
 
-def test_strip_ansi_leaves_the_text_of_a_coloured_header() -> None:
+def test_stripping_leaves_the_text_of_a_coloured_header() -> None:
     header = CONTEXT[-2].split("\n")[0]
 
-    assert strip_ansi(header) == "File ~/proj/hmod.py:3, in g(x)"
+    assert ansi.strip(header) == "File ~/proj/hmod.py:3, in g(x)"
 
 
-def test_strip_ansi_removes_cursor_moves_hyperlinks_and_charset_escapes() -> None:
+def test_stripping_removes_cursor_moves_hyperlinks_and_charset_escapes() -> None:
     text = "\x1b[2K\x1b]8;;file:///srv/mod.py\x1b\\mod.py\x1b]8;;\x07\x1b(B:3"
 
-    assert strip_ansi(text) == "mod.py:3"
+    assert ansi.strip(text) == "mod.py:3"
 
 
 # IPython 9, each %xmode

@@ -57,11 +57,6 @@ def traceback_lines(traceback: list[str]) -> list[str]:
     return ansi.strip("\n".join(traceback)).split("\n")
 
 
-def strip_ansi(text: str) -> str:
-    """``text`` without ANSI escape sequences (colours, cursor moves, titles, links)."""
-    return ansi.strip(text)
-
-
 def parse_frames(lines: list[str]) -> list[Frame]:
     """Frames in the traceback, outermost first; `lines` have ANSI escapes already stripped.
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..editor.protocol import QuickfixItem
-from ..output import tracebacks
-from ..output.ansi import strip
+from ..output import render, tracebacks
 
 
 class SourceMap:
@@ -27,7 +26,7 @@ class SourceMap:
 
     def on_error(self, ename: str, evalue: str, traceback: list[str]) -> list[QuickfixItem]:
         """The quickfix items of an error raised by code sent from here ([] if none map)."""
-        lines = strip("\n".join(traceback)).split("\n")
+        lines = tracebacks.traceback_lines(traceback)
         items: list[QuickfixItem] = []
         for frame in tracebacks.parse_frames(lines):
             place = self.place(frame)
@@ -35,7 +34,7 @@ class SourceMap:
                 items.append({**place, "text": frame.text})
         if not items:
             return []
-        error = f"{ename}: {evalue}"
+        error = render.error_summary(ename, evalue)
         last = items[-1].get("text", "")
         items[-1]["text"] = f"{last}: {error}" if last else error
         self.last_error = items
