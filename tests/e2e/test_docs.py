@@ -6,6 +6,7 @@ reports what it should in a real Neovim, without ever showing a connection key.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,9 @@ from pathlib import Path
 import pynvim
 import pytest
 
-from conftest import REPO, Editor, Kernel, nvim_bin
+from support.editor import Editor, start_nvim
+from support.kernels import Kernel
+from support.sandbox import REPO
 
 DOC = REPO / "doc" / "kernel.txt"
 README = REPO / "README.md"
@@ -65,12 +68,11 @@ def functions() -> set[str]:
 
 
 @pytest.fixture
-def bare_nvim(monkeypatch: pytest.MonkeyPatch) -> Iterator[pynvim.Nvim]:
+def bare_nvim() -> Iterator[pynvim.Nvim]:
     """A clean Neovim with kernel.nvim's plugin/ loaded, but no Python host needed."""
-    monkeypatch.setenv("KERNEL_TEST_REPO", str(REPO))
-    argv = [nvim_bin(), "--embed", "--headless", "--clean", "-i", "NONE", "-n",
-            "--cmd", "let &rtp = $KERNEL_TEST_REPO . ',' . &rtp"]  # fmt: skip
-    nvim = pynvim.attach("child", argv=argv)
+    env = dict(os.environ, KERNEL_TEST_REPO=str(REPO))
+    args = ["--clean", "-i", "NONE", "-n", "--cmd", "let &rtp = $KERNEL_TEST_REPO . ',' . &rtp"]
+    nvim = start_nvim(env, base_args=args)
     yield nvim
     nvim.command("qa!", async_=True)
     nvim.close()
