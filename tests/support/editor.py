@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pynvim
 
 from .kernels import ConnectionFile
-from .sandbox import EDITOR_ARGS, nvim_bin, wait_for
+from .sandbox import EDITOR_ARGS, WaitTimeout, nvim_bin, wait_for
 
 _OUTPUT_LINES = (
     "for _, b in ipairs(vim.api.nvim_list_bufs()) do"
@@ -33,7 +33,8 @@ class Editor:
         return str(self.nvim.exec_lua("return vim.fn.execute('messages')"))
 
     def wait_message(self, text: str, timeout: float = 15.0) -> str:
-        return wait_for(lambda: _containing(self.messages(), text), timeout, repr(text))
+        with self._showing("messages", self.messages):
+            return wait_for(lambda: _containing(self.messages(), text), timeout, repr(text))
 
     def output(self) -> list[str]:
         """The lines of the output buffer ([] when there is none)."""
@@ -44,11 +45,13 @@ class Editor:
 
     def wait_output(self, text: str, timeout: float = 15.0) -> str:
         what = f"{text!r} in output"
-        return wait_for(lambda: _containing(self.output_text(), text), timeout, what)
+        with self._showing("output", self.output_text):
+            return wait_for(lambda: _containing(self.output_text(), text), timeout, what)
 
     def wait_state(self, state: str, timeout: float = 15.0) -> None:
         """Until the status ends with `state` (idle, busy, restarted, ...)."""
-        wait_for(lambda: self.status().endswith(f" {state}"), timeout, f"status {state}")
+        with self._showing("status", self.status):
+            wait_for(lambda: self.status().endswith(f" {state}"), timeout, f"status {state}")
 
     def wait_prompt(self, timeout: float = 15.0) -> None:
         """Until Neovim asks on its command line, as it does for the kernel's input()."""
@@ -73,6 +76,14 @@ class Editor:
         start = time.monotonic()
         self.nvim.api.get_mode()
         return time.monotonic() - start
+
+    @contextlib.contextmanager
+    def _showing(self, name: str, read: Callable[[], str]) -> Iterator[None]:
+        """A wait that times out says what there was instead (its end, when long)."""
+        try:
+            yield
+        except WaitTimeout as e:
+            raise WaitTimeout(f"{e}; the {name}: {read()[-600:]!r}") from None
 
     def pid(self) -> int:
         return int(self.nvim.call("getpid"))
