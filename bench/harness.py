@@ -1,6 +1,7 @@
-"""The real parts the benchmark drives: an ipykernel started from its own connection file, headless
-Neovims with kernel.nvim registered through a temporary manifest, a bare jupyter_client client
-(the floor), and a sampler of the editor's RPC latency on a second connection.
+"""What the benchmark adds to the tests' real parts (tests/support: the sandbox, an ipykernel
+started from its own connection file, headless Neovims with kernel.nvim registered through a
+temporary manifest): a bare jupyter_client client (the floor), a Lua helper that reports to this
+process, and samplers of the editor's RPC latency on a second connection.
 
 Waits never poll the editor on a timer when latency is being measured: a Lua helper inside Neovim
 watches the output buffer with ``nvim_buf_attach`` and the status with the plugin's
@@ -12,12 +13,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,108 +25,34 @@ from typing import Any
 import pynvim
 from jupyter_client import BlockingKernelClient
 
-REPO = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.editor import Editor as _Editor  # noqa: E402  (the tests' support package)
+from support.editor import start_nvim  # noqa: E402
+from support.kernels import ConnectionFile, Kernel, start_kernel  # noqa: E402
+from support.sandbox import PYTHON, REPO, Sandbox, editor_args, nvim_bin, wait_for  # noqa: E402
+
+__all__ = ["PYTHON", "REPO", "Kernel", "editor_args", "nvim_bin", "start_kernel"]
 Message = dict[str, Any]
 
 
-def nvim_bin() -> str:
-    """$NVIM_BIN, else the Neovim `make` installed (.venv/nvim-path), else the one on PATH."""
-    if os.environ.get("NVIM_BIN"):
-        return os.environ["NVIM_BIN"]
-    recorded = REPO / ".venv" / "nvim-path"
-    if recorded.exists():
-        return str(REPO / recorded.read_text().strip())
-    found = shutil.which("nvim")
-    if not found:
-        sys.exit("no Neovim: run `make bench`, which installs one")
-    return found
+# Section: the sandbox
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `condition` (for untimed waits only) until it is true; raise after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.005)
-    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-# Section: the sandbox and the kernel
-
-
-class Sandbox:
-    """A HOME, a 0700 Jupyter runtime dir and a manifest of the bench's own."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.home = root / "home"
-        self.runtime = root / "runtime"
-        self.manifest = root / "rplugin.vim"
-        self.home.mkdir()
-        self.runtime.mkdir(mode=0o700)
+class BenchSandbox(Sandbox):
+    """The tests' sandbox, with bytecode as a user's host has it after its first start."""
 
     def env(self, manifest: Path | None = None) -> dict[str, str]:
-        home = self.home
-        environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        return dict(
-            environ,
-            # Bytecode as a user's host has it after its first start; the floor's jupyter_client
-            # is compiled in site-packages too. Kept out of the checkout.
-            PYTHONPYCACHEPREFIX=str(self.root / "pycache"),
-            HOME=str(home),
-            XDG_CONFIG_HOME=str(home / "config"),
-            XDG_DATA_HOME=str(home / "data"),
-            XDG_STATE_HOME=str(home / "state"),
-            NVIM_RPLUGIN_MANIFEST=str(manifest or self.manifest),
-            JUPYTER_RUNTIME_DIR=str(self.runtime),
-            IPYTHONDIR=str(home / "ipython"),
-            KERNEL_BENCH_PYTHON=PYTHON,
-            KERNEL_BENCH_REPO=str(REPO),
-        )
+        env = super().env(manifest)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        # The floor's jupyter_client is compiled in site-packages too. Kept out of the checkout.
+        env["PYTHONPYCACHEPREFIX"] = str(self.root / "pycache")
+        return env
 
-    def register_plugin(self) -> None:
-        subprocess.run(
-            [nvim_bin(), "--headless", *editor_args(), "+UpdateRemotePlugins", "+qa!"],
-            env=self.env(), check=True, timeout=120, capture_output=True,
-        )  # fmt: skip
-        if "kernel_nvim" not in self.manifest.read_text():
-            sys.exit(f"UpdateRemotePlugins did not register kernel_nvim in {self.manifest}")
+    def register_plugin(self) -> Path:
+        manifest = super().register_plugin()
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "rplugin")],
                        env=self.env(), check=True, timeout=120)  # fmt: skip
-
-
-def editor_args(plugin: bool = True) -> list[str]:
-    """-u NORC: no user config, but plugins load, rplugin.vim among them."""
-    rtp = ["--cmd", "let &rtp = $KERNEL_BENCH_REPO . ',' . &rtp"] if plugin else []
-    return [
-        "-u", "NORC", "-i", "NONE", "-n", *rtp,
-        "--cmd", "let g:python3_host_prog = $KERNEL_BENCH_PYTHON",
-        "--cmd", "set nomore shortmess+=I",  # a -- more -- prompt would hang the API
-    ]  # fmt: skip
-
-
-class Kernel:
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.path = sandbox.runtime / f"kernel-{uuid.uuid4().hex[:8]}.json"
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "ipykernel_launcher", "-f", str(self.path),
-             "--HistoryManager.hist_file=:memory:"],
-            env=sandbox.env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(lambda: self.path.exists() and self.path.stat().st_size > 0, 30, "kernel")
-
-    @property
-    def fragment(self) -> str:
-        return self.path.stem.removeprefix("kernel-")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        return manifest
 
 
 # Section: the floor
@@ -236,13 +161,12 @@ end })
 _socket_ids = itertools.count()
 
 
-class Editor:
-    """`nvim --embed --headless` with kernel.nvim, also listening on a socket for a sampler."""
+class Editor(_Editor):
+    """The tests' editor, also listening on a socket for a sampler, with the Lua helper."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.socket = sandbox.root / f"nvim-{os.getpid()}-{next(_socket_ids)}.sock"
-        argv = [nvim_bin(), "--embed", "--headless", "--listen", str(self.socket), *editor_args()]
-        self.nvim = pynvim.attach("child", argv=argv)  # with this process's environment
+        super().__init__(start_nvim(sandbox.env(), ["--listen", str(self.socket)]))
         self.nvim.exec_lua(HELPER, self.nvim.channel_id)
 
     def send(self, code: str) -> None:
@@ -272,19 +196,14 @@ class Editor:
     def wait_status(self, ticket: int, state: str) -> None:
         self.wait("bench_status", ticket, lambda s: str(s).endswith(" " + state))
 
-    def status(self) -> str:
-        return str(self.nvim.call("KernelStatus"))
-
     def wait_idle(self) -> None:
-        wait_until(lambda: self.status().endswith(" idle"), 60, "kernel idle")
+        """Polls: for untimed waits only."""
+        wait_for(lambda: self.status().endswith(" idle"), 60, "kernel idle", interval=0.005)
 
-    def connect(self, kernel: Kernel) -> None:
+    def connect(self, kernel: ConnectionFile) -> None:
         ticket = self.arm_status()
         self.nvim.command(f"KernelConnect {kernel.fragment}", async_=True)
         self.wait_status(ticket, "idle")
-
-    def pid(self) -> int:
-        return int(self.nvim.call("getpid"))
 
     def host_pid(self) -> int:
         """The python3 remote-plugin host: a python child of Neovim."""
@@ -292,13 +211,6 @@ class Editor:
             if ppid == self.pid() and "python" in cmdline:
                 return pid
         raise LookupError("no python3 host under Neovim")
-
-    def close(self) -> None:
-        try:
-            self.nvim.command("qa!", async_=True)
-            self.nvim.close()
-        except (OSError, EOFError):  # already gone
-            pass
 
 
 def _processes() -> Iterator[tuple[int, int, str]]:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import Editor, Kernel, wait_for
 
-
-def run_in_console(kernel: Kernel, code: str) -> Any:
-    """Run code from a second client, as a qtconsole user would; returns its execute_reply."""
-    console = kernel.client()
-    try:
-        return console.execute_interactive(code, timeout=30)
-    finally:
-        console.stop_channels()
+from support.editor import Editor
+from support.kernels import Kernel, run_in_console
+from support.sandbox import wait_for
 
 
 def test_other_clients_code_and_output_appear_labelled_with_no_key_pressed(
@@ -42,13 +35,8 @@ def test_other_clients_output_is_hidden_when_asked(editor: Editor, kernel: Kerne
     run_in_console(kernel, "print('hidden from neovim')")
     editor.nvim.command("KernelExec print('after the console')")
     text = editor.wait_output("after the console")
-    wait_for(lambda: editor.status().endswith("idle"), what="idle")
+    editor.wait_state("idle")
     assert "hidden from neovim" not in text
-
-
-def wait_prompt(editor: Editor) -> None:
-    """Until Neovim asks on its command line."""
-    wait_for(lambda: editor.nvim.api.get_mode()["mode"] == "c", what="the input prompt")
 
 
 def test_input_is_answered_from_neovim_and_shown_like_a_console(
@@ -56,7 +44,7 @@ def test_input_is_answered_from_neovim_and_shown_like_a_console(
 ) -> None:
     editor.connect(kernel)
     editor.nvim.command("KernelExec name = input('name? '); print('hello', name)")
-    wait_prompt(editor)
+    editor.wait_prompt()
     editor.feed("Ada<CR>")
     text = editor.wait_output("hello Ada")
     assert "name? Ada" in text.splitlines()
@@ -65,7 +53,7 @@ def test_input_is_answered_from_neovim_and_shown_like_a_console(
 def test_getpass_answer_never_reaches_a_buffer_or_messages(editor: Editor, kernel: Kernel) -> None:
     editor.connect(kernel)
     editor.nvim.command("KernelExec import getpass; print(len(getpass.getpass('secret? ')))")
-    wait_prompt(editor)
+    editor.wait_prompt()
     editor.feed("hunter2<CR>")
     editor.wait_output("\n7")
     buffers = "\n".join("\n".join(b[:]) for b in editor.nvim.buffers)
@@ -76,16 +64,16 @@ def test_getpass_answer_never_reaches_a_buffer_or_messages(editor: Editor, kerne
 def test_cancelled_input_gives_the_kernel_an_empty_answer(editor: Editor, kernel: Kernel) -> None:
     editor.connect(kernel)
     editor.nvim.command("KernelExec print(repr(input('name? ')))")
-    wait_prompt(editor)
+    editor.wait_prompt()
     editor.feed("<Esc>")
     editor.wait_output("''")
-    wait_for(lambda: editor.status().endswith("idle"), what="the kernel idle again")
+    editor.wait_state("idle")
 
 
 def test_disconnecting_during_input_leaves_the_kernel_free(editor: Editor, kernel: Kernel) -> None:
     editor.connect(kernel)
     editor.nvim.command("KernelExec input('never answered? ')")
-    wait_prompt(editor)
+    editor.wait_prompt()
     editor.nvim.command("KernelDisconnect")
     editor.feed("<Esc>")
     reply = run_in_console(kernel, "print('free')")
@@ -111,12 +99,12 @@ def test_a_restart_by_the_kernels_owner_is_noticed_and_the_count_starts_again(
         wait_for(lambda: "In [2]: print(x)" in editor.output(), what="second execution")
         manager.restart_kernel(now=False)
         editor.wait_message("restarted: its variables are gone")
-        wait_for(lambda: editor.status().endswith(" restarted"), what="restarted status")
+        editor.wait_state("restarted")
         assert "[kernel restarted]" in editor.output()
         editor.nvim.command("KernelExec print('x' in globals())")
         wait_for(lambda: "In [1]: print('x' in globals())" in editor.output(), what="count 1")
         editor.wait_output("False")
-        wait_for(lambda: editor.status().endswith(" idle"), what="idle again")
+        editor.wait_state("idle")
     finally:
         manager.shutdown_kernel(now=True)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Editor, Kernel, wait_for
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import wait_for
 
 
 def test_connect_by_fragment_reports_the_kernel(editor: Editor, kernel: Kernel) -> None:

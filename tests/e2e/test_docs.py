@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pynvim
 import pytest
-from conftest import REPO, Editor, Kernel
+
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import REPO
 
 DOC = REPO / "doc" / "kernel.txt"
 README = REPO / "README.md"
@@ -30,9 +33,8 @@ OPTION_PATTERNS = (
     r"""_option\(\s*['"](kernel_\w+)['"]""",
 )
 
-# `nvim_set_hl(0, 'KernelIn', {...})`, but not `'KernelAnsi' .. name`, a prefix of built names.
-HIGHLIGHT_PATTERN = r"nvim_set_hl\(0, '(Kernel\w+)',"
-HIGHLIGHTS = REPO / "lua" / "kernel" / "highlights.lua"
+# `hi def link KernelIn Title`, but not `'hi def KernelAnsi' . name`, a prefix of built names.
+HIGHLIGHT_PATTERN = r"\bhi(?:ghlight)? def(?:ault)?\s+(?:link\s+)?(Kernel\w+)(?![\w'])"
 
 
 def code() -> str:
@@ -118,10 +120,10 @@ def test_every_function_has_a_tag(help_tags: set[str]) -> None:
 
 def test_every_highlight_group_has_a_tag(bare_nvim: pynvim.Nvim, help_tags: set[str]) -> None:
     defined = set(bare_nvim.funcs.getcompletion("Kernel", "highlight"))
-    named = set(re.findall(HIGHLIGHT_PATTERN, HIGHLIGHTS.read_text()))
-    assert {"KernelIn", "KernelInfo", "KernelAnsiUnderline"} <= named
+    source = (REPO / "plugin" / "kernel.vim").read_text()
+    named = set(re.findall(HIGHLIGHT_PATTERN, source))
     assert named <= defined and "KernelAnsiBgBrightWhite" in defined
-    # Made by lua/kernel/highlights.lua on first use: documented as patterns.
+    # Made by lua/kernel/output.lua on first use: documented as patterns.
     generated = {
         "KernelAnsi256_N",
         "KernelAnsiBg256_N",

@@ -13,49 +13,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pynvim
 import pytest
-from conftest import EDITOR_ARGS, PYTHON, Editor, Kernel, editor_env, nvim_bin, wait_for
+
+from support.checks import assert_no_traceback, expect_one_message, kernel_lines, settle
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import PYTHON, editor_env, wait_for
 
 # Section: helpers
-
-
-def kernel_lines(editor: Editor) -> list[str]:
-    return [line for line in editor.messages().splitlines() if "[kernel]" in line]
-
-
-def settle(editor: Editor) -> None:
-    """Wait until the host has handled every command sent before: a request queues behind them."""
-    editor.nvim.call("KernelRpcSync", "complete_connection", {}, "")
-
-
-def assert_no_traceback(editor: Editor) -> None:
-    messages = editor.messages()
-    assert "Traceback" not in messages
-    assert "Error detected while processing" not in messages
-
-
-def expect_one_message(
-    editor: Editor,
-    action: Callable[[], None],
-    text: str,
-    timeout: float = 15.0,
-    host: bool = True,
-) -> str:
-    """Do `action`; return the one `[kernel]` line it added, which must contain `text`."""
-    before = len(kernel_lines(editor))
-
-    def added() -> list[str]:
-        return kernel_lines(editor)[before:]
-
-    action()
-    wait_for(lambda: any(text in line for line in added()), timeout, repr(text))
-    if host:
-        settle(editor)
-    assert len(added()) == 1, added()
-    assert_no_traceback(editor)
-    assert editor.responsive() < 1.0
-    return added()[0]
 
 
 def free_ports(count: int) -> list[int]:
@@ -93,22 +58,6 @@ def unique(word: str) -> str:
 
 def real_info(kernel: Kernel) -> dict[str, object]:
     return dict(json.loads(kernel.path.read_text()))
-
-
-def start_editor(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Editor:
-    # pynvim starts the child with this process's environment.
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    nvim = pynvim.attach("child", argv=[nvim_bin(), "--embed", "--headless", *EDITOR_ARGS])
-    return Editor(nvim)
-
-
-def stop_editor(editor: Editor) -> None:
-    try:
-        editor.nvim.command("qa!", async_=True)
-        editor.nvim.close()
-    except (OSError, EOFError):  # the editor is already gone
-        pass
 
 
 # Section: finding the connection file
@@ -266,15 +215,13 @@ def logged_editor(
     home: Path,
     runtime_dir: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[Editor, Path]]:
+    make_editor: Callable[..., Editor],
+) -> tuple[Editor, Path]:
     """An editor whose Python host logs everything at DEBUG under the returned prefix."""
     prefix = tmp_path / "log"
     env = editor_env(home, runtime_dir, manifest)
     env.update(NVIM_PYTHON_LOG_FILE=str(prefix), NVIM_PYTHON_LOG_LEVEL="DEBUG")
-    editor = start_editor(env, monkeypatch)
-    yield editor, prefix
-    stop_editor(editor)
+    return make_editor(env=env), prefix
 
 
 def all_buffer_text(editor: Editor) -> str:
@@ -329,22 +276,19 @@ def test_connection_key_never_reaches_messages_buffers_or_log(
 
 
 def test_unregistered_remote_plugin_says_run_update_remote_plugins(
-    home: Path, runtime_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, runtime_dir: Path, tmp_path: Path, make_editor: Callable[..., Editor]
 ) -> None:
     empty = tmp_path / "rplugin.vim"
     empty.write_text("")
-    editor = start_editor(editor_env(home, runtime_dir, empty), monkeypatch)
-    try:
-        line = expect_one_message(
-            editor, lambda: editor.nvim.command("KernelConnect x"), "not registered", host=False
-        )
-        assert line == (
-            "[kernel] the remote plugin is not registered: run :UpdateRemotePlugins, "
-            "then restart Neovim"
-        )
-        assert editor.status() == "disconnected"
-    finally:
-        stop_editor(editor)
+    editor = make_editor(env=editor_env(home, runtime_dir, empty))
+    line = expect_one_message(
+        editor, lambda: editor.nvim.command("KernelConnect x"), "not registered", host=False
+    )
+    assert line == (
+        "[kernel] the remote plugin is not registered: run :UpdateRemotePlugins, "
+        "then restart Neovim"
+    )
+    assert editor.status() == "disconnected"
 
 
 def test_missing_package_names_the_package_and_pip(
@@ -353,7 +297,7 @@ def test_missing_package_names_the_package_and_pip(
     runtime_dir: Path,
     kernel: Kernel,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    make_editor: Callable[..., Editor],
 ) -> None:
     shadow = tmp_path / "shadow"
     (shadow / "jupyter_core").mkdir(parents=True)
@@ -361,20 +305,17 @@ def test_missing_package_names_the_package_and_pip(
         "raise ImportError(\"No module named 'jupyter_core'\", name='jupyter_core')\n"
     )
     wrapper = tmp_path / "python3"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shadow} exec {PYTHON} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={shadow}:$PYTHONPATH exec {PYTHON} "$@"\n')
     wrapper.chmod(0o755)
     env = editor_env(home, runtime_dir, manifest)
     env["KERNEL_TEST_PYTHON"] = str(wrapper)
-    editor = start_editor(env, monkeypatch)
-    try:
-        line = expect_one_message(
-            editor,
-            lambda: editor.nvim.command(f"KernelConnect {kernel.fragment}"),
-            "python package missing",
-            timeout=30,
-        )
-        assert line.startswith("[kernel] python package missing: jupyter_core (run: ")
-        assert "pip install" in line
-        assert editor.status() == "disconnected"
-    finally:
-        stop_editor(editor)
+    editor = make_editor(env=env)
+    line = expect_one_message(
+        editor,
+        lambda: editor.nvim.command(f"KernelConnect {kernel.fragment}"),
+        "python package missing",
+        timeout=30,
+    )
+    assert line.startswith("[kernel] python package missing: jupyter_core (run: ")
+    assert "pip install" in line
+    assert editor.status() == "disconnected"

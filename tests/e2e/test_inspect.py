@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Editor, Kernel, wait_for
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import wait_for
 
 
 def floats(editor: Editor) -> list[Any]:
@@ -31,13 +33,9 @@ def connect_in_python_buffer(editor: Editor, kernel: Kernel, lines: list[str]) -
     editor.connect(kernel)
 
 
-def wait_idle(editor: Editor) -> None:
-    wait_for(lambda: editor.status().endswith(" idle"), what="the kernel idle")
-
-
 def keep_kernel_busy(editor: Editor, seconds: float) -> None:
     editor.nvim.command(f"KernelExec import time; time.sleep({seconds})")
-    wait_for(lambda: editor.status().endswith(" busy"), what="busy")
+    editor.wait_state("busy")
 
 
 # Section: inspect
@@ -93,11 +91,11 @@ def test_k_while_the_kernel_is_busy_shows_nothing_then_or_later(
     keep_kernel_busy(editor, 2.5)
     editor.feed("K")
     assert editor.responsive() < 1.0
-    wait_idle(editor)
+    editor.wait_state("idle")
     # The inspect reply comes before this execution's reply: once it is over, it was handled.
     editor.nvim.command("KernelExec print('after')")
     editor.wait_output("after")
-    wait_idle(editor)
+    editor.wait_state("idle")
     assert not floats(editor)
     assert "Traceback" not in editor.messages()
 
@@ -125,7 +123,7 @@ def test_omni_completion_offers_the_kernels_matches_with_their_types(
     assert editor.nvim.current.buffer.options["omnifunc"] == "kernel#complete"
     editor.nvim.command("KernelExec import os; print('import' + 'ed')")  # not in the header
     editor.wait_output("imported")
-    wait_idle(editor)
+    editor.wait_state("idle")
     editor.feed("A\x18\x0f")  # <C-x><C-o>
     words = wait_for(lambda: popup_words(editor), timeout=30, what="the popup menu")
     assert "path" in words and "pathsep" in words
@@ -145,4 +143,4 @@ def test_completion_while_the_kernel_is_busy_returns_at_once_and_quietly(
     editor.feed("nt(1)\x1b")  # typing goes on
     wait_for(lambda: editor.nvim.current.line == "print(1)", what="typed text")
     assert editor.messages() == before
-    wait_idle(editor)
+    editor.wait_state("idle")

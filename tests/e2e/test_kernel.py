@@ -8,19 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Editor, Kernel, start_kernel, wait_for
+
+from support.checks import assert_no_traceback, kernel_lines
+from support.editor import Editor
+from support.kernels import Kernel, run_in_console, start_kernel
+from support.sandbox import wait_for
 
 # Section: helpers
-
-
-def kernel_lines(editor: Editor) -> list[str]:
-    return [line for line in editor.messages().splitlines() if "[kernel]" in line]
-
-
-def assert_no_traceback(editor: Editor) -> None:
-    messages = editor.messages()
-    assert "Traceback" not in messages
-    assert "Error detected while processing" not in messages
 
 
 def buffer_text(editor: Editor, name: str) -> str:
@@ -46,10 +40,6 @@ def last_output_line(editor: Editor) -> str:
     )
 
 
-def wait_state(editor: Editor, state: str, timeout: float = 15.0) -> None:
-    wait_for(lambda: editor.status().endswith(f" {state}"), timeout, f"status {state}")
-
-
 @pytest.fixture
 def second_kernel(runtime_dir: Path, home: Path) -> Iterator[Kernel]:
     k = start_kernel(runtime_dir, home)
@@ -63,10 +53,10 @@ def second_kernel(runtime_dir: Path, home: Path) -> Iterator[Kernel]:
 def test_interrupt_command_stops_a_busy_loop(editor: Editor, own_kernel: Kernel) -> None:
     editor.connect(own_kernel)
     editor.nvim.command("KernelExec while True: pass")
-    wait_state(editor, "busy")
+    editor.wait_state("busy")
     editor.nvim.command("KernelInterrupt")
     editor.wait_output("KeyboardInterrupt")
-    wait_state(editor, "idle")
+    editor.wait_state("idle")
     assert editor.responsive() < 1.0
     assert_no_traceback(editor)
 
@@ -75,11 +65,11 @@ def test_interrupt_key_stops_a_busy_loop(editor: Editor, own_kernel: Kernel) -> 
     editor.connect(own_kernel)
     editor.set_lines(["while True: pass"])
     editor.feed("\\l")
-    wait_state(editor, "busy")
+    editor.wait_state("busy")
     assert "KeyboardInterrupt" not in editor.output_text()
     editor.feed("\\i")
     editor.wait_output("KeyboardInterrupt")
-    wait_state(editor, "idle")
+    editor.wait_state("idle")
     editor.nvim.command("KernelExec print('still here')")
     editor.wait_output("still here")
 
@@ -91,7 +81,7 @@ def test_kernel_killed_mid_execution_is_reported_dead(editor: Editor, own_kernel
     editor.connect(own_kernel)
     name = f"kernel-{own_kernel.fragment}"
     editor.nvim.command("KernelExec import time; time.sleep(60)")
-    wait_state(editor, "busy")
+    editor.wait_state("busy")
     before = len(kernel_lines(editor))
     own_kernel.kill()
     wait_for(lambda: editor.status() == f"{name} dead", 15, "status dead")
@@ -131,7 +121,7 @@ def test_kernel_connect_again_after_a_new_kernel_took_the_file_works(
 def test_editor_answers_at_once_while_the_kernel_sleeps(editor: Editor, kernel: Kernel) -> None:
     editor.connect(kernel)
     editor.nvim.command("KernelExec import time; time.sleep(3)")
-    wait_state(editor, "busy")
+    editor.wait_state("busy")
     start = time.monotonic()
     rounds: list[float] = []
 
@@ -157,7 +147,7 @@ def test_hundred_thousand_lines_arrive_whole_and_editor_stays_responsive(
         return last_output_line(editor) == "99999"
 
     wait_for(last_line_arrived, 60, "line 99999")
-    wait_state(editor, "idle")
+    editor.wait_state("idle")
     assert max(rounds) < 1.0
     text = editor.output_text()
     assert "\x1b" not in text
@@ -196,7 +186,7 @@ def test_failed_execution_marks_every_one_queued_after_it_not_run(
     )
     editor.wait_output("ZeroDivisionError: division by zero")
     wait_for(lambda: 'print("after 100")' in editor.output_text(), what="the last header")
-    wait_state(editor, "idle")
+    editor.wait_state("idle")
 
     def silent() -> list[int] | None:
         """The blocks that do not say whether they ran; None until all 100 are shown."""
@@ -223,12 +213,7 @@ def test_disconnect_leaves_the_kernel_running_for_others(editor: Editor, kernel:
     editor.nvim.command("KernelDisconnect")
     wait_for(lambda: editor.status() == "disconnected", what="disconnected")
     assert kernel.process.poll() is None
-    client = kernel.client()
-    try:
-        reply = client.execute_interactive("print('alive')", timeout=30)
-        assert reply["content"]["status"] == "ok"
-    finally:
-        client.stop_channels()
+    assert run_in_console(kernel, "print('alive')")["content"]["status"] == "ok"
     editor.nvim.command("KernelExec 1")
     editor.wait_message("[kernel] not connected: use :KernelConnect first")
     assert len(kernel_lines(editor)) == before + 1

@@ -7,13 +7,14 @@ compared line for line, with execution counts replaced by `n` since the kernel i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pynvim
 import pytest
-from conftest import EDITOR_ARGS, Editor, Kernel, editor_env, nvim_bin, wait_for
+
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import wait_for
 
 CELLS = [
     "# %%",
@@ -41,7 +42,7 @@ def wait_lines(editor: Editor, expected: list[str], timeout: float = 15.0) -> No
     """Wait until the output buffer holds exactly `expected` and the kernel is idle, then check
     that nothing more arrived (a second send of the same code would)."""
     wait_for(lambda: normalized(editor.output()) == expected, timeout, f"output {expected!r}")
-    wait_for(lambda: editor.status().endswith("idle"), what="idle")
+    editor.wait_state("idle")
     assert normalized(editor.output()) == expected
 
 
@@ -252,27 +253,13 @@ def test_indented_selection_is_dedented_and_runs(editor: Editor, kernel: Kernel)
 
 
 @pytest.fixture
-def start_editor(
-    manifest: Path, home: Path, runtime_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Editor]]:
+def start_editor(make_editor: Callable[..., Editor]) -> Callable[..., Editor]:
     """An editor given `--cmd` lines, run before plugin/kernel.vim loads."""
-    for key, value in editor_env(home, runtime_dir, manifest).items():
-        monkeypatch.setenv(key, value)
-    started: list[pynvim.Nvim] = []
 
     def start(*commands: str) -> Editor:
-        extra = [arg for command in commands for arg in ("--cmd", command)]
-        argv = [nvim_bin(), "--embed", "--headless", *EDITOR_ARGS, *extra]
-        started.append(pynvim.attach("child", argv=argv))
-        return Editor(started[-1])
+        return make_editor([arg for command in commands for arg in ("--cmd", command)])
 
-    yield start
-    for nvim in started:
-        try:
-            nvim.command("qa!", async_=True)
-            nvim.close()
-        except (OSError, EOFError):
-            pass
+    return start
 
 
 def test_no_mappings_option_leaves_keys_free(start_editor: Callable[..., Editor]) -> None:

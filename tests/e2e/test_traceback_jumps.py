@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import Editor, Kernel, wait_for
+from support.editor import Editor
+from support.kernels import Kernel
+from support.sandbox import wait_for
 
 SOURCE = [
     "import math",  # 1
