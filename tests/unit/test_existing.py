@@ -1,72 +1,25 @@
-"""Unit tests of kernel_nvim.connection: finding, choosing, reading and vetting connection files."""
+"""Unit tests of kernel_nvim.kernel.sources.existing: finding and choosing connection files, and
+what a ConnectionFileSource tells and does."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from connection_files import conn_for, connection, error_of, write
 
-from kernel_nvim.connection import (
-    ConnectionInfo,
+from kernel_nvim.kernel.sources.connection_file import ConnectionInfo, looks_alive
+from kernel_nvim.kernel.sources.existing import (
+    ConnectionFileSource,
     completion_candidates,
-    kernel_pid,
     list_connection_files,
-    load_connection_file,
-    looks_alive,
     resolve_connection_file,
     search_dirs,
-    security_warnings,
 )
-from kernel_nvim.errors import KernelError
-
-KEY = "a0436f6c-1916-498b-8eb9-e81ab9368e84"
-BASE_TIME = 1_700_000_000
-
-
-def connection(**overrides: Any) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "shell_port": 50001,
-        "iopub_port": 50002,
-        "stdin_port": 50003,
-        "control_port": 50004,
-        "hb_port": 50005,
-        "ip": "127.0.0.1",
-        "key": KEY,
-        "transport": "tcp",
-        "signature_scheme": "hmac-sha256",
-        "kernel_name": "",
-    }
-    info.update(overrides)
-    return info
-
-
-def write(directory: Path, name: str, age: int = 0, content: Any = None, **overrides: Any) -> Path:
-    """A connection file modified ``age`` seconds before the newest ones; 0600 like Jupyter's."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    text = content if isinstance(content, str) else json.dumps(content or connection(**overrides))
-    path.write_text(text)
-    path.chmod(0o600)
-    os.utime(path, (BASE_TIME - age, BASE_TIME - age))
-    return path
-
-
-def conn_for(**overrides: Any) -> ConnectionInfo:
-    return ConnectionInfo("/nowhere/kernel-x.json", connection(**overrides))
-
-
-def error_of(func: Callable[[], object]) -> str:
-    with pytest.raises(KernelError) as excinfo:
-        func()
-    return str(excinfo.value)
 
 
 @pytest.fixture
@@ -100,21 +53,6 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-@pytest.fixture
-def spawn() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    children: list[subprocess.Popen[bytes]] = []
-
-    def start(*args: str) -> subprocess.Popen[bytes]:
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", *args])
-        children.append(child)
-        return child
-
-    yield start
-    for child in children:
-        child.kill()
-        child.wait()
 
 
 # search_dirs
@@ -340,202 +278,6 @@ def test_fragment_does_not_match_non_kernel_files_exactly(runtime: Path) -> None
     assert message.startswith("no connection file matches 'nbserver-1.json'")
 
 
-# load_connection_file and ConnectionInfo
-
-
-def test_load_connection_file_returns_parsed_info_and_names(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-6759.json")
-
-    conn = load_connection_file(str(path))
-
-    assert conn.path == str(path)
-    assert conn.info == connection()
-    assert conn.name == "kernel-6759.json"
-    assert conn.short_name == "kernel-6759"
-
-
-def test_load_connection_file_fills_jupyter_client_defaults(tmp_path: Path) -> None:
-    info = connection()
-    del info["transport"], info["signature_scheme"]
-    path = write(tmp_path, "kernel-1.json", content=info)
-
-    conn = load_connection_file(str(path))
-
-    assert conn.info["transport"] == "tcp"
-    assert conn.info["signature_scheme"] == "hmac-sha256"
-
-
-def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
-    (tmp_path / "kernel-x.json").mkdir()
-
-    message = error_of(lambda: load_connection_file(str(tmp_path / "kernel-x.json")))
-
-    assert message == "cannot read kernel-x.json: Is a directory"
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_file_without_read_permission_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json")
-    path.chmod(0)
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "cannot read kernel-x.json: Permission denied"
-
-
-def test_missing_file_is_an_error(tmp_path: Path) -> None:
-    message = error_of(lambda: load_connection_file(str(tmp_path / "kernel-x.json")))
-
-    assert message == "cannot read kernel-x.json: No such file or directory"
-
-
-def test_invalid_json_is_an_error_naming_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", content='{\n  "ip": "127.0.0.1",\n  oops\n}')
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: not valid JSON (line 3)"
-
-
-def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "kernel-x.json"
-    path.write_bytes(b"\xff\xfe{}")
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: not UTF-8 text"
-
-
-def test_json_that_is_not_an_object_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", content="[1, 2]")
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: not a JSON object"
-
-
-def test_missing_keys_are_all_named_in_one_error(tmp_path: Path) -> None:
-    info = connection()
-    del info["hb_port"], info["key"], info["ip"]
-    path = write(tmp_path, "kernel-x.json", content=info)
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: missing hb_port, ip, key"
-
-
-@pytest.mark.parametrize("bad", ["50001", 50001.0, True, None, 0, 70000])
-def test_port_that_is_not_a_port_number_is_an_error(tmp_path: Path, bad: object) -> None:
-    path = write(tmp_path, "kernel-x.json", shell_port=bad, hb_port=bad)
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: bad shell_port, hb_port"
-
-
-def test_ip_that_is_not_text_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", ip=127)
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json is not a connection file: ip not text"
-
-
-def test_unknown_transport_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", transport="udp")
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == "kernel-x.json has an unsupported transport (expected tcp or ipc)"
-
-
-@pytest.mark.parametrize("scheme", ["sha256", "hmac-nosuchhash", "hmac-shake_128", "hmac-"])
-def test_signature_scheme_without_a_hashlib_hmac_is_an_error(tmp_path: Path, scheme: str) -> None:
-    path = write(tmp_path, "kernel-x.json", signature_scheme=scheme)
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == (
-        "kernel-x.json has an unsupported signature_scheme (expected hmac-<hash>, e.g. hmac-sha256)"
-    )
-
-
-def test_other_hmac_signature_schemes_are_accepted(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", signature_scheme="hmac-sha512")
-
-    assert load_connection_file(str(path)).info["signature_scheme"] == "hmac-sha512"
-
-
-def test_empty_key_is_refused_because_messages_would_be_unsigned(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", key="")
-
-    message = error_of(lambda: load_connection_file(str(path)))
-
-    assert message == (
-        "kernel-x.json has an empty key, so its messages would be unsigned; "
-        "set g:kernel_allow_unsigned = 1 to connect anyway"
-    )
-
-
-def test_empty_key_is_accepted_when_unsigned_is_allowed(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json", key="")
-
-    assert load_connection_file(str(path), allow_unsigned=True).info["key"] == ""
-
-
-@pytest.mark.parametrize(
-    ("ip", "transport", "local"),
-    [
-        ("127.0.0.1", "tcp", True),
-        ("127.3.4.5", "tcp", True),
-        ("::1", "tcp", True),
-        ("localhost", "tcp", True),
-        ("LocalHost", "tcp", True),
-        ("0.0.0.0", "tcp", True),
-        ("10.0.0.5", "tcp", False),
-        ("192.168.1.2", "tcp", False),
-        ("kernels.example.com", "tcp", False),
-        ("/tmp/kernel-ipc", "ipc", True),
-    ],
-)
-def test_is_local_recognises_loopback_any_address_and_ipc(
-    ip: str, transport: str, local: bool
-) -> None:
-    assert conn_for(ip=ip, transport=transport).is_local is local
-
-
-# security_warnings
-
-
-def test_no_security_warnings_for_a_private_local_file(tmp_path: Path) -> None:
-    conn = load_connection_file(str(write(tmp_path, "kernel-x.json")))
-
-    assert security_warnings(conn) == []
-
-
-def test_security_warning_for_a_file_other_users_can_read(tmp_path: Path) -> None:
-    path = write(tmp_path, "kernel-x.json")
-    path.chmod(0o644)
-
-    warnings = security_warnings(load_connection_file(str(path)))
-
-    assert warnings == ["kernel-x.json is readable by other users (mode 0644)"]
-
-
-def test_security_warning_for_plain_tcp_to_a_remote_ip(tmp_path: Path) -> None:
-    conn = load_connection_file(str(write(tmp_path, "kernel-x.json", ip="10.0.0.5")))
-
-    assert security_warnings(conn) == ["traffic to 10.0.0.5 is not encrypted"]
-
-
-def test_no_security_warning_for_curve_encrypted_tcp_to_a_remote_ip(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "kernel-x.json", ip="10.0.0.5", curve_publickey="pub", curve_secretkey="s"
-    )
-
-    assert security_warnings(load_connection_file(str(path))) == []
-
-
 # looks_alive
 
 
@@ -562,67 +304,6 @@ def test_ipc_kernel_looks_alive_while_its_heartbeat_socket_file_exists(tmp_path:
 @pytest.mark.parametrize("info", [{}, {"ip": "127.0.0.1", "hb_port": "x"}, connection(ip="")])
 def test_looks_alive_answers_false_for_malformed_info(info: dict[str, Any]) -> None:
     assert looks_alive(ConnectionInfo("/nowhere/kernel-x.json", info)) is False
-
-
-# kernel_pid
-
-
-def test_kernel_pid_finds_the_process_given_the_file_path(
-    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    path = write(tmp_path, "kernel-abc.json")
-    child = spawn("-f", str(path))
-
-    assert kernel_pid(load_connection_file(str(path))) == child.pid
-
-
-def test_kernel_pid_finds_the_process_given_only_the_basename(
-    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    path = write(tmp_path, f"kernel-{os.getpid()}-basename.json")
-    child = spawn("-f", path.name)
-
-    assert kernel_pid(load_connection_file(str(path))) == child.pid
-
-
-def test_kernel_pid_ignores_clients_attached_with_existing(
-    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    path = write(tmp_path, "kernel-abc-client.json")
-    spawn("--existing", str(path))
-
-    assert kernel_pid(load_connection_file(str(path))) is None
-
-
-def test_kernel_pid_falls_back_to_the_pid_in_an_ipython_kernel_file_name(
-    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    child = spawn()
-    path = write(tmp_path, f"kernel-{child.pid}.json")
-
-    assert kernel_pid(load_connection_file(str(path))) == child.pid
-
-
-def test_kernel_pid_is_none_when_the_named_pid_has_exited(tmp_path: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    path = write(tmp_path, f"kernel-{child.pid}.json")
-
-    assert kernel_pid(load_connection_file(str(path))) is None
-
-
-def test_kernel_pid_is_none_for_our_own_pid_and_for_pid_zero(tmp_path: Path) -> None:
-    for name in (f"kernel-{os.getpid()}.json", "kernel-0.json"):
-        assert kernel_pid(load_connection_file(str(write(tmp_path, name)))) is None
-
-
-def test_kernel_pid_is_none_for_a_remote_kernel(
-    tmp_path: Path, spawn: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    path = write(tmp_path, "kernel-remote.json", ip="10.0.0.5")
-    spawn("-f", str(path))
-
-    assert kernel_pid(load_connection_file(str(path))) is None
 
 
 # completion_candidates
@@ -652,30 +333,66 @@ def test_completion_matches_full_basename_prefixes(runtime: Path) -> None:
     assert completion_candidates("kernel-") == ["kernel-1.json"]
 
 
-# the key never leaks
+# ConnectionFileSource: what the session asks of a kernel from a connection file
 
 
-def test_no_error_message_repr_or_warning_contains_the_key(tmp_path: Path, runtime: Path) -> None:
-    broken = {
-        "kernel-json.json": '{"key": "' + KEY + '",\n "ip": }',
-        "kernel-list.json": json.dumps([KEY]),
-        "kernel-missing.json": json.dumps({"key": KEY}),
-        "kernel-port.json": json.dumps(connection(hb_port=KEY)),
-        "kernel-ip.json": json.dumps(connection(ip=[KEY])),
-        "kernel-transport.json": json.dumps(connection(transport=KEY)),
-        "kernel-scheme.json": json.dumps(connection(signature_scheme="hmac-" + KEY)),
-        "kernel-ipport.json": json.dumps(connection(ip=KEY, hb_port="1")),
-        "kernel-unsigned.json": json.dumps(connection(key="", ip=KEY)),
-    }
-    messages: list[str] = []
-    for name, text in broken.items():
-        path = write(tmp_path, name, content=text)
-        messages.append(error_of(partial(load_connection_file, str(path))))
-    good = write(tmp_path, "kernel-good.json", ip="10.0.0.5")
-    good.chmod(0o644)
-    conn = load_connection_file(str(good))
+def source_for(tmp_path: Path, name: str, **overrides: Any) -> ConnectionFileSource:
+    return ConnectionFileSource.from_file(str(write(tmp_path, name, **overrides)))
 
-    shown = [*messages, repr(conn), str(conn), *security_warnings(conn)]
 
-    assert len(shown) == len(broken) + 4
-    assert [text for text in shown if KEY in text] == []
+def test_source_names_the_file_the_status_and_the_buffer(tmp_path: Path) -> None:
+    source = source_for(tmp_path, "kernel-6759.json")
+
+    assert (source.name, source.short_name, source.buffer_name) == (
+        "kernel-6759.json", "kernel-6759", "kernel://kernel-6759.json"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "short"),
+    [
+        ("kernel-f13fc968-b063-4b5c-9f0e-1d2a3b4c5d6e.json", "kernel-f13fc968"),
+        ("kernel-F13FC968B0634B5C9F0E1D2A3B4C5D6E.json", "kernel-F13FC968"),
+        ("kernel-f13fc968-b063.json", "kernel-f13fc968-b063"),  # not a uuid: kept whole
+        ("my-kernel.json", "my-kernel"),
+        ("conn", "conn"),
+    ],
+)
+def test_short_name_cuts_a_uuid_id_to_eight_characters(
+    tmp_path: Path, name: str, short: str
+) -> None:
+    source = source_for(tmp_path, name)
+
+    assert source.short_name == short
+    assert source.buffer_name == f"kernel://{name}"
+
+
+def test_source_key_is_the_real_path_so_a_link_is_the_same_kernel(tmp_path: Path) -> None:
+    source = source_for(tmp_path, "kernel-1.json")
+    (tmp_path / "kernel-link.json").symlink_to(tmp_path / "kernel-1.json")
+    linked = ConnectionFileSource.from_file(str(tmp_path / "kernel-link.json"))
+
+    assert linked.key == source.key == os.path.realpath(tmp_path / "kernel-1.json")
+    assert linked.name == "kernel-link.json"
+
+
+def test_source_of_a_connection_file_is_not_ours_to_restart_or_shut_down(tmp_path: Path) -> None:
+    source = source_for(tmp_path, "kernel-1.json")
+
+    assert (source.owned, source.can_restart, source.can_shutdown) == (False, False, False)
+
+
+def test_source_warns_as_the_file_is_vetted(tmp_path: Path) -> None:
+    path = write(tmp_path, "kernel-1.json")
+    path.chmod(0o604)
+
+    warnings = ConnectionFileSource.from_file(str(path)).warnings()
+
+    assert warnings == ["kernel-1.json is readable by other users (mode 0604)"]
+
+
+def test_source_repr_names_the_file_but_never_the_key(tmp_path: Path) -> None:
+    source = source_for(tmp_path, "kernel-1.json")
+
+    assert "kernel-1.json" in repr(source)
+    assert connection()["key"] not in repr(source)
