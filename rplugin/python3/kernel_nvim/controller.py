@@ -20,6 +20,7 @@ from typing import Any
 from . import assist, render, tracebacks
 from .ansi import AnsiState
 from .errors import KernelError
+from .kernel.channel import EventKind
 from .output import Block, Edit, OutputDocument
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,8 @@ class OutputView:
 class Controller:
     def __init__(self, nvim: Any) -> None:
         self.nvim = nvim
-        self.link: Any = None  # KernelLink, imported lazily so a missing package is told
-        self.conn: Any = None  # ConnectionInfo of the link
+        self.link: Any = None  # ZmqChannel, imported lazily so a missing package is told
+        self.conn: Any = None  # ConnectionFileSource of the link
         self.view: OutputView | None = None
         self.executions: dict[str, Execution] = {}
         self.state = "disconnected"
@@ -94,19 +95,18 @@ class Controller:
     # Commands.
 
     def connect(self, target: str, cwd: str) -> None:
-        from . import connection
-        from .link import KernelLink
+        from .kernel.sources.existing import ConnectionFileSource, resolve_connection_file
 
-        path = connection.resolve_connection_file(target, cwd)
-        conn = connection.load_connection_file(path, bool(self._option("kernel_allow_unsigned")))
+        path = resolve_connection_file(target, cwd)
+        conn = ConnectionFileSource.from_file(path, bool(self._option("kernel_allow_unsigned")))
         self._drop_link()
         self.conn = conn
         if self.view is None or self.view.buffer_name != _buffer_name(conn):
             self.view = OutputView(_buffer_name(conn), OutputDocument(self._max_lines()))
-        self.link = KernelLink(conn, self._events_from(conn))
+        self.link = conn.open(self._events_from(conn))
         self.state = "connecting"
         self._busy.clear()
-        for warning in connection.security_warnings(conn):
+        for warning in conn.warnings():
             self.say(warning, WARN)
         self.link.start()
         self.update()
@@ -123,7 +123,9 @@ class Controller:
         if not code:
             raise KernelError("nothing to send: the selection is empty")
         link = self._require_link()
-        msg_id = link.execute(code, allow_stdin=True)
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": True, "stop_on_error": True}  # fmt: skip
+        msg_id = link.send("shell", "execute_request", content)
         view = self._require_view()
         separated = len(view.doc) > 0
         block = view.doc.new_block(_header(None, code, separated, False))
@@ -132,7 +134,7 @@ class Controller:
         self.update()
 
     def interrupt(self) -> None:
-        self._require_link().interrupt()
+        self._require_link().send("control", "interrupt_request", {})
 
     def output(self) -> None:
         view = self._require_view()
@@ -148,7 +150,7 @@ class Controller:
         request = self._input_requests.pop(request_id, None)
         if request is None or self.link is None:
             return  # answered after a reconnect: that kernel no longer waits for it
-        self.link.request("stdin", "input_reply", {"value": value or ""}, parent=request)
+        self.link.send("stdin", "input_reply", {"value": value or ""}, parent=request)
         execution = self.executions.get(request.get("parent_header", {}).get("msg_id", ""))
         if execution is not None and self.view is not None:
             content = request["content"]
@@ -189,10 +191,10 @@ class Controller:
 
     def complete_connection(self, arglead: str) -> list[str]:
         try:
-            from . import connection
+            from .kernel.sources import existing
         except ImportError:  # told by :KernelConnect itself, not on every <Tab>
             return []
-        return connection.completion_candidates(arglead)
+        return existing.completion_candidates(arglead)
 
     def say(self, text: str, level: int = INFO) -> None:
         self._messages.append((f"[kernel] {text}", level))
@@ -237,7 +239,7 @@ class Controller:
             log.exception("kernel.nvim: cannot handle %s", event.kind)
 
     def _handle(self, event: Any) -> None:
-        kind = event.kind
+        kind = event.channel if event.kind is EventKind.MESSAGE else event.kind.value
         if kind == "ready":
             self.state = "idle"
             self._language = event.msg["content"].get("language_info", {}).get("name", "")
@@ -257,14 +259,14 @@ class Controller:
             )
         elif kind == "failed":
             self._lose_link(f"cannot talk to {self.conn.name}: {event.text}", "not sent")
-        elif kind == "dead":
+        elif kind == "unresponsive" or (kind == "gone" and self.state != "dead"):
             self.state = "dead"
             self._end_executions("no reply: the kernel died")
             self.say(f"{self.conn.short_name} stopped answering: the kernel died or hangs", ERROR)
-        elif kind == "alive":
+        elif kind == "responsive":
             self.state = "idle"
             self.say(f"{self.conn.short_name} answers again")
-        elif kind == "interrupt" and event.text == "unanswered":
+        elif kind == "interrupt_unanswered":
             self.say(f"{self.conn.short_name} did not answer the interrupt request", WARN)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
@@ -318,7 +320,7 @@ class Controller:
     def _from_other(self, msg: dict[str, Any]) -> bool:
         """Caused by another client: its requests carry that client's session id."""
         session = msg.get("parent_header", {}).get("session")
-        return bool(session) and session != self.link.session.session
+        return bool(session) and session != self.link.session_id
 
     def _other_execution(self, parent: str, content: dict[str, Any]) -> Execution | None:
         if self.view is None or self._option("kernel_show_other_output") == 0:
@@ -357,7 +359,7 @@ class Controller:
     def _ask(self, kind: str, content: dict[str, Any], timeout: float, then: Any) -> None:
         """Send a ``{kind}_request``; ``then(content)`` gets its reply if it comes in time and
         no newer request of the same kind was made since."""
-        msg_id = self._require_link().request("shell", f"{kind}_request", content)
+        msg_id = self._require_link().send("shell", f"{kind}_request", content)
         self._requests = {k: v for k, v in self._requests.items() if v[0] != kind}
         self._requests[msg_id] = (kind, then, time.monotonic() + timeout)
 
@@ -463,7 +465,7 @@ class Controller:
         if link is not None:
             # A kernel waiting in input() for us would wait forever: answer it before leaving.
             for request in self._input_requests.values():
-                link.request("stdin", "input_reply", {"value": ""}, parent=request)
+                link.send("stdin", "input_reply", {"value": ""}, parent=request)
         self._input_requests.clear()
         self.executions.clear()
         self._busy.clear()
