@@ -291,3 +291,29 @@ def test_process_gone_is_false_when_no_process_was_ever_proven(
     source = ConnectionFileSource.from_file(str(connection_file(tmp_path, "k.json", kernel.ports)))
 
     assert source.process_gone() is False
+
+
+def test_sock_diag_and_the_proc_tables_see_the_same_listeners(
+    listen: Callable[..., Listener],
+) -> None:
+    kernel = listen()
+
+    def rows(found: list[tuple[object, int, int, str]]) -> set[tuple[object, int, int, str]]:
+        return {row for row in found if row[1] in kernel.ports}
+
+    assert len(rows(local_process._diag_listeners())) == 5
+    assert rows(local_process._diag_listeners()) == rows(local_process._proc_listeners())
+
+
+def test_without_netlink_the_proc_tables_still_prove_the_kernel(
+    listen: Callable[..., Listener], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernel = listen()
+
+    def refused() -> list[tuple[object, int, int, str]]:
+        raise PermissionError("netlink refused")
+
+    monkeypatch.setattr(local_process, "_diag_listeners", refused)
+    found = local_process.find_kernel_process("tcp", "127.0.0.1", kernel.ports)
+
+    assert found is not None and found.pid == kernel.process.pid

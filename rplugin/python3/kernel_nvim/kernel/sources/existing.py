@@ -78,15 +78,18 @@ class ConnectionFileSource:
         from ..zmq_channel import ZmqChannel, ZmqEndpoints
 
         info = self.conn.info
+        # Find the kernel's process while it surely lives: now, beside the handshake, in a
+        # thread (the scan takes ~5 ms), and before the session hears READY, so that a kernel
+        # dying right after is still known to be gone.
+        prover = threading.Thread(target=self._prove, name="kernel.nvim proof", daemon=True)
 
-        def on_events_then_prove(events: list[Event]) -> None:  # in the I/O thread
-            on_events(events)
-            # The kernel answers now, so it holds its sockets: the moment to find its process,
-            # after the session got the news. Later it may be dead or stopped.
+        def on_events_once_proven(events: list[Event]) -> None:  # in the I/O thread
             if any(e.kind is EventKind.READY for e in events):
-                with self._lock:
-                    self._process = self._process or self._find()
+                prover.join(timeout=1.0)
+                self._prove()  # it was not listening yet at open: it answers now
+            on_events(events)
 
+        prover.start()
         endpoints = ZmqEndpoints(
             transport=info["transport"],
             ip=info["ip"],
@@ -97,7 +100,7 @@ class ConnectionFileSource:
             curve_secretkey=info.get("curve_secretkey") or "",
         )
         return ZmqChannel(
-            endpoints, on_events_then_prove, timing,
+            endpoints, on_events_once_proven, timing,
             interrupt_fallback=self.interrupt_fallback, process_gone=self.process_gone,
         )  # fmt: skip
 
@@ -120,6 +123,11 @@ class ConnectionFileSource:
             # Its owner may have restarted it on the same ports: that kernel is not gone.
             self._process = self._find()
             return self._process is None
+
+    def _prove(self) -> None:
+        with self._lock:
+            if self._process is None:
+                self._process = self._find()
 
     def _listens(self) -> tuple[str, str, list[int]]:
         info = self.conn.info
