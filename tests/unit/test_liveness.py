@@ -33,7 +33,7 @@ def test_handshake_is_ready_once_kernel_info_is_answered_and_iopub_has_spoken() 
 
     assert handshake.on_message("shell", message("kernel_info_reply", "info-1")) is True
     assert handshake.step(0.1) is Step.PROBE  # ask again: its busy/idle will show iopub works
-    assert handshake.on_message("iopub", message("status", "info-2")) is False
+    assert handshake.on_message("iopub", message("status", "someone-else")) is False
     assert handshake.step(0.2) is Step.READY
     assert handshake.reply == message("kernel_info_reply", "info-1")
     assert handshake.step(0.3) is Step.WAIT
@@ -67,6 +67,17 @@ def test_handshake_goes_on_at_the_deadline_when_only_iopub_stays_silent() -> Non
     handshake.on_message("shell", message("kernel_info_reply", "info-1"))
 
     assert handshake.step(5.0) is Step.READY
+
+
+def test_handshake_keeps_the_status_of_its_own_requests_from_the_session() -> None:
+    handshake = Handshake(now=0.0, timeout=5.0)
+    handshake.asked("info-1")
+    handshake.on_message("control", message("kernel_info_reply", "info-1"))
+
+    assert handshake.on_message("iopub", message("status", "info-1")) is True  # iopub works
+    assert handshake.step(0.0) is Step.READY
+    assert handshake.on_message("iopub", message("status", "info-1")) is True  # also after
+    assert handshake.on_message("iopub", message("status", "run-1")) is False
 
 
 def test_handshake_keeps_every_reply_to_its_own_requests_from_the_session() -> None:

@@ -415,3 +415,17 @@ def test_close_stops_the_thread_and_never_touches_the_kernel(
     assert stopped(channel)
     assert "shutdown_request" not in [m["header"]["msg_type"] for _, m in kernel.received]
     assert channel.dropped == {}
+
+
+def test_the_session_never_sees_the_handshakes_own_busy_and_idle(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+    events.wait_reply(channel.send("shell", "execute_request", {"code": "1"}), "execute_reply")
+
+    handshake_ids = {m["header"]["msg_id"] for _, m in kernel.received
+                     if m["header"]["msg_type"] == "kernel_info_request"}  # fmt: skip
+    parents = {e.msg["parent_header"].get("msg_id") for e in events.seen
+               if e.kind is EventKind.MESSAGE}  # fmt: skip
+    assert len(handshake_ids) >= 2  # control and shell
+    assert parents & handshake_ids == set()

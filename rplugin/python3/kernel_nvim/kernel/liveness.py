@@ -52,18 +52,18 @@ class Handshake:
         self._asked.add(msg_id)
 
     def on_message(self, channel: str, msg: Message) -> bool:
-        """Take note of ``msg``; True when it is the handshake's own reply, not for the session.
+        """Take note of ``msg``; True when it is the handshake's own, not for the session.
 
-        Replies to every kernel_info_request we asked are ours, also those after ready.
+        Everything caused by our kernel_info_requests is ours, also after ready: the reply, and
+        the busy and idle of each on iopub, which would show a kernel just linked as busy.
         """
-        if msg["msg_type"] == "kernel_info_reply" and msg["parent_header"].get("msg_id") in (
-            self._asked
-        ):
-            self.reply = self.reply or msg
-            return True
         if channel == "iopub":
             self._iopub_seen = True
-        return False
+        if msg["parent_header"].get("msg_id") not in self._asked:
+            return False
+        if msg["msg_type"] == "kernel_info_reply":
+            self.reply = self.reply or msg
+        return True
 
     def step(self, now: float) -> Step:
         if self.done:
