@@ -44,7 +44,8 @@ class App:
     def connect(self, target: str, cwd: str) -> None:
         from .kernel.sources import existing
 
-        source = existing.ConnectionFileSource.resolve(target, cwd, self.options.allow_unsigned)
+        path = existing.resolve_connection_file(target, cwd)
+        source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
         session = self.sessions.get(source.key)
         if self.active is not None and self.active.channel is not None:
             self.active.unlink()

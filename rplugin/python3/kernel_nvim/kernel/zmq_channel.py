@@ -1,11 +1,13 @@
-"""The link to one running kernel: its sockets, owned by one I/O thread.
+"""The channel to a kernel over zmq: its sockets, owned by one I/O thread.
 
 zmq sockets are not thread-safe and jupyter_client's blocking client runs asyncio inside, which
 breaks in pynvim's host loop. So one daemon thread owns every socket and waits on all of them
-with a zmq.Poller; the editor's side hands it requests through a queue and a wake-up socket and
-gets back batches of events through ``on_events``, called from the I/O thread. Messages are
-built and checked by ``wire``. Nothing here ever waits on the kernel from the caller's thread,
-and nothing here knows about Neovim.
+with a zmq.Poller; the session hands it messages through a queue and a wake-up socket and gets
+back batches of :class:`Event` through ``on_events``, called from the I/O thread. Messages are
+built and checked by ``wire``; what to do when (the handshake, the heartbeat, the interrupt's
+grace, logging drops) is decided by the classes of ``liveness``. Nothing here waits on the
+kernel from the caller's thread, knows about Neovim, or sends a signal: a kernel source that can
+prove which process is the kernel passes ``interrupt_fallback`` and ``process_gone``.
 """
 
 from __future__ import annotations
@@ -17,79 +19,118 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import zmq
 
-from .channel import Event, EventKind, EventSink
-from .sources.existing import ConnectionInfo
-from .wire import InvalidMessage, Session
+from .channel import Event, EventKind, EventSink, Message
+from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
+from .wire import DropReason, InvalidMessage, Session
 
 log = logging.getLogger(__name__)
 
-Message = dict[str, Any]
+# The sockets of signed messages, in the order they are read when several are ready: a request's
+# output (iopub) before its reply (shell), as the kernel sent them.
+MESSAGE_CHANNELS = ("iopub", "shell", "stdin", "control")
+_channel_ids = itertools.count()
 
-_link_ids = itertools.count()
+
+@dataclass(frozen=True)
+class ZmqEndpoints:
+    """Where a kernel's five sockets are and how to sign for them; the secrets stay out of repr."""
+
+    transport: str  # tcp or ipc
+    ip: str  # with ipc, the path prefix of the socket files
+    ports: Mapping[str, int]  # shell, iopub, stdin, control, hb
+    key: bytes = field(repr=False)
+    signature_scheme: str = "hmac-sha256"
+    curve_publickey: str = field(default="", repr=False)
+    curve_secretkey: str = field(default="", repr=False)
+
+    def address(self, channel: str) -> str:
+        port = self.ports[channel]
+        if self.transport == "tcp":
+            return f"tcp://{self.ip}:{port}"
+        return f"{self.transport}://{self.ip}-{port}"
 
 
 @dataclass
 class Timing:
     handshake: float = 5.0  # seconds the kernel has to answer kernel_info
     hb_interval: float = 1.0
-    hb_timeout: float = 3.0  # no heartbeat for this long: the kernel is dead
-    interrupt_grace: float = 1.0  # no interrupt_reply for this long: SIGINT, if we can
+    hb_timeout: float = 3.0  # no heartbeat for this long: the kernel is unresponsive
+    interrupt_grace: float = 1.0  # no interrupt_reply for this long: the source's fallback
+    drop_log_interval: float = 30.0  # each kind of dropped message is logged once per this
 
 
 class ZmqChannel:
+    """A :class:`~kernel_nvim.kernel.channel.Channel` over a kernel's zmq sockets."""
+
     def __init__(
         self,
-        conn: ConnectionInfo,
+        endpoints: ZmqEndpoints,
         on_events: EventSink,
         timing: Timing | None = None,
+        *,
         interrupt_fallback: Callable[[], bool] | None = None,
+        process_gone: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.interrupt_fallback = interrupt_fallback
-        self.conn = conn
+        self.endpoints = endpoints
         self.timing = timing or Timing()
+        self.interrupt_fallback = interrupt_fallback
+        self.process_gone = process_gone
+        self.clock = clock
+        self.drops = DropLog(self.timing.drop_log_interval)
+        self.session = Session(endpoints.key, endpoints.signature_scheme, "kernel.nvim")
         self._on_events = on_events
-        info = conn.info
-        self.session = Session(
-            key=info["key"].encode(),
-            signature_scheme=info.get("signature_scheme", "hmac-sha256"),
-            username="kernel.nvim",
-        )
         self._context: zmq.Context[Any] = zmq.Context.instance()
-        self._wake_addr = f"inproc://kernel-nvim-wake-{os.getpid()}-{next(_link_ids)}"
+        self._wake_addr = f"inproc://kernel-nvim-wake-{os.getpid()}-{next(_channel_ids)}"
         self._wake = self._context.socket(zmq.PUSH)
         self._wake.linger = 0
         self._wake.bind(self._wake_addr)
         self._commands: collections.deque[tuple[str, Message]] = collections.deque()
-        self._stopping = False
+        self.stopping = False
         self._thread = threading.Thread(target=self._run, name="kernel.nvim I/O", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
 
     @property
     def session_id(self) -> str:
         return self.session.session
 
+    @property
+    def dropped(self) -> dict[DropReason, int]:
+        """Messages dropped so far, per reason."""
+        return dict(self.drops.counts)
+
+    def start(self) -> None:
+        self._thread.start()
+
     def send(
         self, channel: str, msg_type: str, content: Message, parent: Message | None = None
     ) -> str:
+        if channel not in MESSAGE_CHANNELS:
+            raise ValueError(f"no channel {channel!r}")
         msg = self.session.msg(msg_type, content, parent=parent)
         self._command(channel, msg)
         return str(msg["header"]["msg_id"])
 
     def close(self) -> None:
-        """Stop the thread and close the sockets. Never shuts the kernel down: it is not ours."""
-        if self._stopping:
+        """Stop the thread and close the sockets. Never stops the kernel."""
+        if self._wake.closed:
             return
-        self._stopping = True
+        self.stopping = True
         self._command("stop", {})
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
         self._wake.close()
+
+    def emit(self, batch: list[Event]) -> None:
+        try:
+            self._on_events(batch)
+        except Exception:  # the session's bug must not end the link either
+            log.exception("kernel.nvim: the session failed to take events")
 
     def _command(self, channel: str, msg: Message) -> None:
         self._commands.append((channel, msg))
@@ -97,68 +138,77 @@ class ZmqChannel:
         with contextlib.suppress(zmq.ZMQError):
             self._wake.send(b"", zmq.NOBLOCK)
 
-    # The I/O thread from here on.
-
-    def _run(self) -> None:
+    def _run(self) -> None:  # the I/O thread
         try:
-            io = _Sockets(self.conn, self.session, self._context, self._wake_addr)
-        except Exception as e:  # a bad address or port: tell the editor, never die silently
-            log.exception("kernel.nvim: cannot open sockets")
-            self._on_events([Event(EventKind.FAILED, text=type(e).__name__)])
+            io = _Sockets(self.endpoints, self.session, self._context, self._wake_addr)
+        except Exception as e:  # a bad address or port: tell the session, never die silently
+            log.warning("kernel.nvim: cannot open sockets: %s", type(e).__name__)
+            self.emit([Event(EventKind.FAILED, text=_why(e))])
             return
         try:
             _Loop(self, io).run()
         except Exception as e:
             log.exception("kernel.nvim: I/O thread failed")
-            self._on_events([Event(EventKind.FAILED, text=type(e).__name__)])
+            self.emit([Event(EventKind.FAILED, text=_why(e))])
         finally:
+            self.drops.flush(float("inf"))
             io.close()
+
+
+def _why(error: Exception) -> str:
+    # str() of an exception may quote an address or a key (pyzmq's adds "(addr='tcp://...')"
+    # to its strerror): only the errno's own text is shown.
+    if isinstance(error, zmq.ZMQError) and isinstance(error.errno, int):
+        return str(zmq.strerror(error.errno))
+    return f"internal error ({type(error).__name__})"
 
 
 class _Sockets:
     TYPES = {"shell": zmq.DEALER, "stdin": zmq.DEALER, "control": zmq.DEALER, "iopub": zmq.SUB,
              "hb": zmq.REQ}  # fmt: skip
-    MESSAGES = ("shell", "stdin", "control", "iopub")  # the channels that carry signed messages
 
     def __init__(
-        self, conn: ConnectionInfo, session: Session, context: zmq.Context[Any], wake_addr: str
+        self, endpoints: ZmqEndpoints, session: Session, context: zmq.Context[Any], wake_addr: str
     ) -> None:
-        self._info = conn.info
+        self._endpoints = endpoints
         self._context = context
-        ident = session.bsession  # stdin must share the shell's identity or input() hangs
-        self.by_name = {name: self._connect(name, ident) for name in self.MESSAGES}
-        self.by_name["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
-        self.hb = self.new_heartbeat()
-        self.wake = context.socket(zmq.PULL)
-        self.wake.connect(wake_addr)
+        self._open: list[zmq.Socket[Any]] = []
+        try:
+            ident = session.bsession  # stdin must share the shell's identity or input() hangs
+            self.by_name = {name: self._connect(name, ident) for name in MESSAGE_CHANNELS}
+            self.by_name["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
+            self.hb = self._connect("hb", None)
+            # A relaxed REQ may ping again before the last ping was answered, and takes only
+            # the answer to the latest: a kernel back from SIGSTOP answers a backlog of pings.
+            self.hb.setsockopt(zmq.REQ_RELAXED, 1)
+            self.hb.setsockopt(zmq.REQ_CORRELATE, 1)
+            self.wake = self._socket(zmq.PULL)
+            self.wake.connect(wake_addr)
+        except Exception:
+            self.close()
+            raise
 
-    def _connect(self, channel: str, identity: bytes | None) -> zmq.Socket[Any]:
-        info = self._info
-        sock: zmq.Socket[Any] = self._context.socket(self.TYPES[channel])
+    def _socket(self, kind: int) -> zmq.Socket[Any]:
+        sock: zmq.Socket[Any] = self._context.socket(kind)
+        self._open.append(sock)
         sock.linger = 0
-        if identity:
-            sock.identity = identity
-        if info.get("curve_publickey") and info.get("curve_secretkey"):
-            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
-            sock.curve_secretkey = info["curve_secretkey"].encode()
-            sock.curve_publickey = info["curve_publickey"].encode()
-            sock.curve_serverkey = info["curve_publickey"].encode()
-        port = info[f"{channel}_port"]
-        if info["transport"] == "tcp":
-            sock.connect(f"tcp://{info['ip']}:{port}")
-        else:
-            sock.connect(f"{info['transport']}://{info['ip']}-{port}")
         return sock
 
-    def new_heartbeat(self) -> zmq.Socket[Any]:
-        hb = self._connect("hb", None)
-        # A relaxed REQ may ping again before the last ping was answered.
-        hb.setsockopt(zmq.REQ_RELAXED, 1)
-        hb.setsockopt(zmq.REQ_CORRELATE, 1)
-        return hb
+    def _connect(self, channel: str, identity: bytes | None) -> zmq.Socket[Any]:
+        sock = self._socket(self.TYPES[channel])
+        if identity:
+            sock.identity = identity
+        ends = self._endpoints
+        if ends.curve_publickey and ends.curve_secretkey:
+            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
+            sock.curve_secretkey = ends.curve_secretkey.encode()
+            sock.curve_publickey = ends.curve_publickey.encode()
+            sock.curve_serverkey = ends.curve_publickey.encode()
+        sock.connect(ends.address(channel))
+        return sock
 
     def close(self) -> None:
-        for sock in (*self.by_name.values(), self.hb, self.wake):
+        for sock in self._open:
             sock.close(linger=0)
 
 
@@ -167,23 +217,17 @@ class _Loop:
 
     MAX_PER_SOCKET = 500  # per wake-up, so that one flooding socket cannot starve the others
 
-    def __init__(self, link: ZmqChannel, io: _Sockets) -> None:
-        self.link = link
+    def __init__(self, channel: ZmqChannel, io: _Sockets) -> None:
+        self.channel = channel
         self.io = io
-        self.session = link.session
-        self.timing = link.timing
-        now = time.monotonic()
-        # Ready once kernel_info is answered and iopub has delivered a message: a SUB socket's
-        # subscription takes a moment, and output published before it would be lost.
-        self.handshake_ids: set[str] = set()
-        self.handshake_deadline: float | None = now + self.timing.handshake
-        self.info_reply: Message | None = None
-        self.iopub_seen = False
-        self.next_probe = now
-        self.last_beat = now
-        self.next_ping = now
-        self.dead = False
-        self.interrupts: dict[str, float] = {}  # msg_id -> when to fall back to SIGINT
+        self.session = channel.session
+        self.clock = channel.clock
+        timing = channel.timing
+        now = self.clock()
+        self.handshake = Handshake(now, timing.handshake)
+        self.heartbeat = Heartbeat(now, timing.hb_interval, timing.hb_timeout)
+        self.interrupts = InterruptWatch(timing.interrupt_grace)
+        self.drops = channel.drops
         self.poller = zmq.Poller()
         for sock in (*io.by_name.values(), io.hb, io.wake):
             self.poller.register(sock, zmq.POLLIN)
@@ -191,7 +235,7 @@ class _Loop:
     def run(self) -> None:
         for channel in ("control", "shell"):  # control answers even while shell is busy
             self._ask_info(channel)
-        while not self.link._stopping:
+        while not self.channel.stopping:
             ready = dict(self.poller.poll(self._timeout_ms()))
             batch: list[Event] = []
             if self.io.wake in ready:
@@ -204,17 +248,17 @@ class _Loop:
                 self._read_heartbeat(batch)
             self._on_timers(batch)
             if batch:
-                self.link._on_events(batch)
+                self.channel.emit(batch)
 
     def _timeout_ms(self) -> int:
-        deadlines = [self.next_ping, *self.interrupts.values()]
-        if self.handshake_deadline is not None:
-            deadlines.append(self.handshake_deadline)
-            if self.info_reply is not None:
-                deadlines.append(self.next_probe)
-        elif not self.dead:
-            deadlines.append(self.last_beat + self.timing.hb_timeout)
-        return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
+        deadlines = [
+            self.heartbeat.next_deadline(),
+            self.handshake.next_deadline(),
+            self.interrupts.next_deadline(),
+            self.drops.next_deadline(),
+        ]
+        soonest = min(d for d in deadlines if d is not None)
+        return max(0, int((soonest - self.clock()) * 1000) + 1)
 
     def _drain_wake(self) -> None:
         while True:
@@ -224,32 +268,30 @@ class _Loop:
                 return
 
     def _run_commands(self) -> None:
-        commands = self.link._commands
+        commands = self.channel._commands
         # Until the handshake is done, a request could run before iopub is subscribed and its
         # output be lost: what the user sends meanwhile waits, in order.
-        while commands and (self.handshake_deadline is None or commands[0][0] == "stop"):
+        while commands and (self.handshake.done or commands[0][0] == "stop"):
             channel, msg = commands.popleft()
             if channel == "stop":
+                self.channel.stopping = True
                 return
-            if msg["header"]["msg_type"] == "interrupt_request":
-                self.interrupts[msg["header"]["msg_id"]] = (
-                    time.monotonic() + self.timing.interrupt_grace
-                )
+            if msg["msg_type"] == "interrupt_request":
+                self.interrupts.sent(msg["msg_id"], self.clock())
             self._send(channel, msg)
 
     def _ask_info(self, channel: str) -> None:
         msg = self.session.msg("kernel_info_request", {})
-        self.handshake_ids.add(msg["header"]["msg_id"])
+        self.handshake.asked(msg["msg_id"])
         self._send(channel, msg)
 
-    def _finish_handshake(self, batch: list[Event]) -> None:
-        if self.handshake_deadline is not None and self.info_reply and self.iopub_seen:
-            self.handshake_deadline = None
-            batch.append(Event(EventKind.READY, "shell", self.info_reply))
-            self._run_commands()
-
     def _send(self, channel: str, msg: Message) -> None:
-        self.io.by_name[channel].send_multipart(self.session.serialize(msg))
+        try:
+            frames = self.session.serialize(msg)
+        except (TypeError, ValueError):  # content that is not JSON: the sender's bug, not ours
+            log.warning("kernel.nvim: cannot send a %s: not JSON", msg["msg_type"])
+            return
+        self.io.by_name[channel].send_multipart(frames)
 
     def _read(self, name: str, sock: zmq.Socket[Any], batch: list[Event]) -> None:
         for _ in range(self.MAX_PER_SOCKET):
@@ -258,64 +300,69 @@ class _Loop:
             except zmq.Again:
                 return
             try:
-                msg = self.session.deserialize(frames)
-            except InvalidMessage:  # unsigned, wrongly signed, replayed or malformed: drop it
-                log.warning("kernel.nvim: dropped an invalid message on %s", name)
-                continue
-            self._dispatch(name, msg, batch)
+                self._dispatch(name, self.session.deserialize(frames), batch)
+            except InvalidMessage as e:  # unsigned, wrongly signed, replayed or malformed
+                self.drops.drop(e.reason, self.clock())
+            except Exception:  # whatever one message holds, it drops that message alone
+                self.drops.drop(DropReason.MALFORMED, self.clock())
 
     def _dispatch(self, name: str, msg: Message, batch: list[Event]) -> None:
-        parent_id = msg.get("parent_header", {}).get("msg_id")
-        if parent_id in self.handshake_ids and msg["msg_type"] == "kernel_info_reply":
-            self.info_reply = self.info_reply or msg
-            self._finish_handshake(batch)
+        if self.handshake.on_message(name, msg):
             return
-        if name == "iopub" and not self.iopub_seen:
-            self.iopub_seen = True
-            self._finish_handshake(batch)
         if msg["msg_type"] == "interrupt_reply":
-            self.interrupts.pop(parent_id, None)
-        batch.append(Event(EventKind.MESSAGE, name, msg))
+            self.interrupts.answered(msg["parent_header"].get("msg_id", ""))
+        batch.append(Event(EventKind.MESSAGE, channel=name, msg=msg))
 
     def _read_heartbeat(self, batch: list[Event]) -> None:
+        beat = False
         while True:
             try:
                 self.io.hb.recv(zmq.NOBLOCK)
             except zmq.ZMQError:  # Again, or EFSM: a REQ socket holds one reply at a time
                 break
-            self.last_beat = time.monotonic()
-        if self.dead:
-            self.dead = False
+            beat = True
+        if beat and self.heartbeat.beat(self.clock()) is Liveness.RESPONSIVE:
             batch.append(Event(EventKind.RESPONSIVE))
 
     def _on_timers(self, batch: list[Event]) -> None:
-        now = time.monotonic()
-        if self.handshake_deadline is not None and now >= self.handshake_deadline:
-            if self.info_reply is not None:  # it answers, but iopub stays silent: go on anyway
-                self.iopub_seen = True
-                self._finish_handshake(batch)
-            else:
-                self.handshake_deadline = None
-                self.link._stopping = True
-                batch.append(Event(EventKind.NO_ANSWER, text=f"{self.timing.handshake:g}"))
-                return
-        if self.handshake_deadline is not None and self.info_reply and now >= self.next_probe:
-            self._ask_info("shell")  # its busy and idle on iopub show the subscription works
-            self.next_probe = now + 0.2
-        if now >= self.next_ping:
+        now = self.clock()
+        self._on_handshake(now, batch)
+        if self.channel.stopping:
+            return
+        if self.heartbeat.ping_due(now):
             self.io.hb.send(b"ping")
-            self.next_ping = now + self.timing.hb_interval
-        # Until the handshake is answered, a silent kernel is reported as not answering it.
-        handshaking = self.handshake_deadline is not None
-        if not handshaking and not self.dead and now - self.last_beat > self.timing.hb_timeout:
-            self.dead = True
+        if self.heartbeat.check(now) is Liveness.UNRESPONSIVE:
             batch.append(Event(EventKind.UNRESPONSIVE))
-        for msg_id, when in list(self.interrupts.items()):
-            if now >= when:
-                del self.interrupts[msg_id]
-                fallback = self.link.interrupt_fallback
-                signalled = fallback is not None and fallback()
-                kind = (
-                    EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
-                )
-                batch.append(Event(kind))
+        if self.heartbeat.gone_check_due(now) and _asks(self.channel.process_gone):
+            self.channel.stopping = True
+            batch.append(Event(EventKind.GONE))
+            return
+        for _ in self.interrupts.overdue(now):
+            signalled = _asks(self.channel.interrupt_fallback)
+            kind = EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
+            batch.append(Event(kind))
+        self.drops.flush(now)
+
+    def _on_handshake(self, now: float, batch: list[Event]) -> None:
+        step = self.handshake.step(now)
+        if step is Step.READY:
+            assert self.handshake.reply is not None
+            self.heartbeat.arm()
+            batch.append(Event(EventKind.READY, msg=self.handshake.reply))
+            self._run_commands()
+        elif step is Step.PROBE:
+            self._ask_info("shell")
+        elif step is Step.NO_ANSWER:
+            self.channel.stopping = True
+            batch.append(Event(EventKind.NO_ANSWER, text=f"{self.handshake.timeout:g}"))
+
+
+def _asks(question: Callable[[], bool] | None) -> bool:
+    """The source's answer; False when there is no source to ask or it failed to answer."""
+    if question is None:
+        return False
+    try:
+        return bool(question())
+    except Exception:
+        log.exception("kernel.nvim: a kernel source's check failed")
+        return False

@@ -1,58 +1,146 @@
-"""Find, read and vet the connection files of Jupyter kernels that are already running: where
-kernels write them, which one a user means by an empty, partial or full name, whether the file is
-well formed and safe to use, whether its kernel still seems to be alive, and which local process
-serves it so a kernel that ignores interrupt_request can still be sent SIGINT. Pure Python with no
-Neovim dependency; every problem the user can act on is raised as a one-line KernelError that never
-contains the connection key.
+"""Kernels that are already running, known by their connection files.
+
+Where kernels write those files, which one a user means by an empty, partial or full name, and
+:class:`ConnectionFileSource`: what the session may do with such a kernel. It did not start it,
+so it may neither restart nor shut it down; when the kernel is local and its process is proven
+(see ``local_process``) it may send it SIGINT, and tell when that process is gone. Pure Python
+with no Neovim dependency; no message here quotes a value read from a connection file.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import glob
-import hashlib
-import ipaddress
-import json
 import os
 import re
-import signal
-import socket
 import stat
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING
 
 from jupyter_core.paths import jupyter_runtime_dir
 
 from ...errors import KernelError
+from ..channel import Event, EventKind, EventSink
+from . import local_process
+from .connection_file import ConnectionInfo, load_connection_file, looks_alive, security_warnings
 
 if TYPE_CHECKING:
-    from ..channel import EventSink
-    from ..zmq_channel import ZmqChannel
+    from ..zmq_channel import Timing, ZmqChannel
 
 
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """A validated connection file; ``info`` holds the key, so it is kept out of the repr."""
+class ConnectionFileSource:
+    """A kernel someone else started, reached through its connection file."""
 
-    path: str
-    info: dict[str, Any] = field(repr=False)
+    owned = False  # we did not start it: leaving never stops it
+    can_restart = False
+    can_shutdown = False
+
+    def __init__(self, conn: ConnectionInfo) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()  # the I/O thread proves and asks; the editor's reads
+        self._process: local_process.LocalProcess | None = None
+
+    @classmethod
+    def from_file(cls, path: str, allow_unsigned: bool = False) -> ConnectionFileSource:
+        return cls(load_connection_file(path, allow_unsigned))
+
+    def __repr__(self) -> str:
+        return f"ConnectionFileSource({self.conn.path!r})"
 
     @property
     def name(self) -> str:
-        return os.path.basename(self.path)
+        """The file's basename: kernel-6759.json."""
+        return self.conn.name
 
     @property
     def short_name(self) -> str:
-        """``kernel-6759``; for a uuid id, its first 8 characters: ``kernel-f13fc968``."""
-        name = self.name
-        name = name[: -len(".json")] if name.endswith(".json") else name
-        return _UUID_NAME.sub(r"\1", name)
+        """For the status: kernel-6759; a uuid id is cut to its first 8 characters."""
+        stem = self.name.removesuffix(".json")
+        kernel_id = stem.removeprefix("kernel-")
+        if kernel_id != stem and _UUID.fullmatch(kernel_id):
+            return "kernel-" + kernel_id[:8]
+        return stem
 
     @property
-    def is_local(self) -> bool:
-        if self.info.get("transport") == "ipc":
-            return True
-        return _is_local_ip(str(self.info.get("ip", "")))
+    def buffer_name(self) -> str:
+        return f"kernel://{self.name}"
+
+    @property
+    def key(self) -> str:
+        """What makes two sources the same kernel: the file's real path."""
+        return os.path.realpath(self.conn.path)
+
+    def warnings(self) -> list[str]:
+        return security_warnings(self.conn)
+
+    def open(self, on_events: EventSink, timing: Timing | None = None) -> ZmqChannel:
+        """A channel to the kernel, not started yet: the caller starts it when it is ready."""
+        from ..zmq_channel import ZmqChannel, ZmqEndpoints
+
+        info = self.conn.info
+        # Find the kernel's process while it surely lives: now, beside the handshake, in a
+        # thread (the scan takes ~5 ms), and before the session hears READY, so that a kernel
+        # dying right after is still known to be gone.
+        prover = threading.Thread(target=self._prove, name="kernel.nvim proof", daemon=True)
+
+        def on_events_once_proven(events: list[Event]) -> None:  # in the I/O thread
+            if any(e.kind is EventKind.READY for e in events):
+                prover.join(timeout=1.0)
+                self._prove()  # it was not listening yet at open: it answers now
+            on_events(events)
+
+        prover.start()
+        endpoints = ZmqEndpoints(
+            transport=info["transport"],
+            ip=info["ip"],
+            ports=self.conn.ports,
+            key=info["key"].encode("utf-8"),
+            signature_scheme=info["signature_scheme"],
+            curve_publickey=info.get("curve_publickey") or "",
+            curve_secretkey=info.get("curve_secretkey") or "",
+        )
+        return ZmqChannel(
+            endpoints, on_events_once_proven, timing,
+            interrupt_fallback=self.interrupt_fallback, process_gone=self.process_gone,
+        )  # fmt: skip
+
+    def interrupt_fallback(self) -> bool:
+        """SIGINT to the kernel's process, if it is proven to be the kernel; whether sent."""
+        with self._lock:
+            proc = self._process
+            if proc is None or not local_process.still_serves(proc, *self._listens()):
+                proc = self._process = self._find()
+            return proc is not None and local_process.interrupt(proc)
+
+    def process_gone(self) -> bool:
+        """True only when the kernel's proven process has exited and no other took its ports."""
+        with self._lock:
+            if self._process is None:
+                self._process = self._find()  # a stopped kernel still holds its sockets
+                return False
+            if not local_process.is_gone(self._process):
+                return False
+            # Its owner may have restarted it on the same ports: that kernel is not gone.
+            self._process = self._find()
+            return self._process is None
+
+    def _prove(self) -> None:
+        with self._lock:
+            if self._process is None:
+                self._process = self._find()
+
+    def _listens(self) -> tuple[str, str, list[int]]:
+        info = self.conn.info
+        return info["transport"], info["ip"], list(self.conn.ports.values())
+
+    def _find(self) -> local_process.LocalProcess | None:
+        if not self.conn.is_local:
+            return None
+        return local_process.find_kernel_process(*self._listens())
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}",
+                   re.IGNORECASE)  # fmt: skip
 
 
 def search_dirs() -> list[str]:
@@ -85,55 +173,6 @@ def resolve_connection_file(target: str, cwd: str, dirs: list[str] | None = None
     return _match_fragment(target, dirs)
 
 
-def load_connection_file(path: str, allow_unsigned: bool = False) -> ConnectionInfo:
-    """Read and validate a connection file, filling jupyter_client's defaults."""
-    name = os.path.basename(path)
-    info = {**_DEFAULTS, **_read_json_object(path)}
-    _check_required(name, info)
-    _check_types(name, info)
-    if not info["key"] and not allow_unsigned:
-        raise KernelError(
-            f"{name} has an empty key, so its messages would be unsigned; "
-            "set g:kernel_allow_unsigned = 1 to connect anyway"
-        )
-    return ConnectionInfo(os.path.abspath(path), info)
-
-
-def security_warnings(conn: ConnectionInfo) -> list[str]:
-    """One-line warnings about a connection that works but may expose the kernel."""
-    warnings: list[str] = []
-    mode = _permission_bits(conn.path)
-    if mode is not None and mode & 0o044:
-        warnings.append(f"{conn.name} is readable by other users (mode {mode:04o})")
-    tcp = conn.info.get("transport") == "tcp"
-    if tcp and not conn.is_local and not conn.info.get("curve_publickey"):
-        warnings.append(f"traffic to {conn.info.get('ip')} is not encrypted")
-    return warnings
-
-
-def looks_alive(conn: ConnectionInfo, timeout: float = 0.2) -> bool:
-    """Guess cheaply whether the kernel still listens, without speaking the Jupyter protocol."""
-    try:
-        ip, port = str(conn.info["ip"]), int(conn.info["hb_port"])
-        if conn.info.get("transport") == "ipc":
-            return os.path.exists(f"{ip}-{port}")
-        with socket.create_connection((_dialable(ip), port), timeout=timeout):
-            return True
-    # A guess must never break the caller: malformed info or odd addresses just mean "no".
-    except (OSError, LookupError, ValueError, TypeError, OverflowError):
-        return False
-
-
-def kernel_pid(conn: ConnectionInfo) -> int | None:
-    """Pid of the local process serving ``conn``, for SIGINT when interrupt_request is ignored."""
-    if not conn.is_local:
-        return None
-    try:
-        return _pid_from_cmdlines(conn.path) or _pid_from_name(conn.name)
-    except (OSError, ValueError):
-        return None
-
-
 def completion_candidates(arglead: str, dirs: list[str] | None = None) -> list[str]:
     """Basenames for ``:KernelConnect <Tab>``: prefix matches, then substrings; newest first."""
     names = [os.path.basename(p) for p in list_connection_files(dirs)]
@@ -141,18 +180,6 @@ def completion_candidates(arglead: str, dirs: list[str] | None = None) -> list[s
     leading = [n for n in names if n.startswith(prefixes)]
     inner = [n for n in names if arglead in n and n not in leading]
     return leading + inner
-
-
-# jupyter_client fills these in when a connection file omits them.
-_DEFAULTS: dict[str, Any] = {"transport": "tcp", "signature_scheme": "hmac-sha256"}
-_PORT_KEYS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
-_STRING_KEYS = ("ip", "key", "transport", "signature_scheme")
-_REQUIRED_KEYS = _PORT_KEYS + _STRING_KEYS
-# shake_* digests need a length, so hmac cannot use them even though hashlib has them.
-_HMAC_DIGESTS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_"))
-_LOCAL_NAMES = frozenset({"localhost", "0.0.0.0"})
-_PID_NAME = re.compile(r"kernel-([0-9]+)\.json")
-_UUID_NAME = re.compile(r"^(kernel-[0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _dirs_or_default(dirs: list[str] | None) -> list[str]:
@@ -248,178 +275,3 @@ def _tilde(path: str) -> str:
     if path == home or path.startswith(home.rstrip(os.sep) + os.sep):
         return "~" + path[len(home.rstrip(os.sep)) :]
     return path
-
-
-def _read_json_object(path: str) -> dict[str, Any]:
-    name = os.path.basename(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise KernelError(f"cannot read {name}: {e.strerror or type(e).__name__}") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise KernelError(f"{name} is not a connection file: not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        # Only the line number: the parser's message could quote the text around the key.
-        raise KernelError(
-            f"{name} is not a connection file: not valid JSON (line {e.lineno})"
-        ) from None
-    if not isinstance(data, dict):
-        raise KernelError(f"{name} is not a connection file: not a JSON object")
-    return data
-
-
-def _check_required(name: str, info: dict[str, Any]) -> None:
-    missing = [k for k in _REQUIRED_KEYS if k not in info]
-    if missing:
-        raise KernelError(f"{name} is not a connection file: missing {', '.join(missing)}")
-
-
-def _check_types(name: str, info: dict[str, Any]) -> None:
-    # Offending values are never quoted: in a mangled file one of them could be the key.
-    bad_ports = [k for k in _PORT_KEYS if not _is_port(info[k])]
-    if bad_ports:
-        raise KernelError(f"{name} is not a connection file: bad {', '.join(bad_ports)}")
-    not_strings = [k for k in _STRING_KEYS if not isinstance(info[k], str)]
-    if not_strings:
-        raise KernelError(f"{name} is not a connection file: {', '.join(not_strings)} not text")
-    if info["transport"] not in ("tcp", "ipc"):
-        raise KernelError(f"{name} has an unsupported transport (expected tcp or ipc)")
-    if not _is_hmac_scheme(info["signature_scheme"]):
-        raise KernelError(
-            f"{name} has an unsupported signature_scheme (expected hmac-<hash>, e.g. hmac-sha256)"
-        )
-
-
-def _is_port(value: Any) -> bool:
-    # bool is an int subclass, but "shell_port": true is not a port.
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
-
-
-def _is_hmac_scheme(scheme: str) -> bool:
-    prefix, _, digest = scheme.partition("-")
-    return prefix == "hmac" and digest in _HMAC_DIGESTS
-
-
-def _is_local_ip(ip: str) -> bool:
-    if ip.lower() in _LOCAL_NAMES:
-        return True
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False  # a host name: resolving it could block, so treat it as remote
-    return address.is_loopback or address.is_unspecified
-
-
-def _dialable(ip: str) -> str:
-    # A kernel bound to every interface is reached through loopback.
-    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(ip, ip)
-
-
-def _permission_bits(path: str) -> int | None:
-    if os.name == "nt":
-        return None  # POSIX mode bits say nothing about who can read a file on Windows
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        return None
-
-
-def _pid_from_cmdlines(path: str) -> int | None:
-    if not os.path.isdir("/proc"):
-        return None
-    name = os.path.basename(path)
-    matches = [pid for pid, argv in _process_argvs() if _serves(argv, path, name)]
-    # A wrapper (sh -c, conda run) and the kernel it starts both match; the child came later.
-    return max(matches, default=None)
-
-
-def _process_argvs() -> list[tuple[int, list[str]]]:
-    found: list[tuple[int, list[str]]] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                raw = f.read()
-        except OSError:
-            continue  # the process exited while we looked, or is not ours to read
-        found.append((int(entry), [os.fsdecode(a) for a in raw.split(b"\0") if a]))
-    return found
-
-
-def _serves(argv: list[str], path: str, name: str) -> bool:
-    # Clients such as `jupyter console --existing kernel-1.json` name the file but serve nothing.
-    if any(arg.startswith("--existing") for arg in argv):
-        return False
-    return any(arg in (path, name) or arg.endswith("/" + name) for arg in argv)
-
-
-def _pid_from_name(name: str) -> int | None:
-    # `ipython kernel` names its file after its own pid.
-    match = _PID_NAME.fullmatch(name)
-    if match is None:
-        return None
-    pid = int(match.group(1))
-    if pid <= 0 or pid == os.getpid():
-        return None  # os.kill(0, ...) would address our whole process group
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # exists, but belongs to another user
-    return pid
-
-
-class ConnectionFileSource:
-    """A kernel someone else started, known by its connection file: we share it and never own
-    it, so we may interrupt it but neither restart nor shut it down."""
-
-    owned = False
-    can_restart = False
-    can_shutdown = False
-
-    def __init__(self, conn: ConnectionInfo) -> None:
-        self.conn = conn
-
-    @classmethod
-    def resolve(cls, target: str, cwd: str, allow_unsigned: bool) -> ConnectionFileSource:
-        return cls(load_connection_file(resolve_connection_file(target, cwd), allow_unsigned))
-
-    @property
-    def name(self) -> str:
-        return self.conn.name
-
-    @property
-    def short_name(self) -> str:
-        return self.conn.short_name
-
-    @property
-    def buffer_name(self) -> str:
-        return f"kernel://{self.conn.name}"
-
-    @property
-    def key(self) -> str:
-        return os.path.realpath(self.conn.path)
-
-    def warnings(self) -> list[str]:
-        return security_warnings(self.conn)
-
-    def open(self, on_events: EventSink) -> ZmqChannel:
-        from ..zmq_channel import ZmqChannel
-
-        return ZmqChannel(self.conn, on_events, interrupt_fallback=self.interrupt_fallback)
-
-    def interrupt_fallback(self) -> bool:
-        """SIGINT for a kernel that ignores interrupt_request, when it runs here."""
-        pid = kernel_pid(self.conn)
-        if pid is None:
-            return False
-        try:
-            os.kill(pid, signal.SIGINT)
-        except OSError:
-            return False
-        return True

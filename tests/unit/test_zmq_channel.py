@@ -1,0 +1,431 @@
+"""Unit tests of kernel_nvim.kernel.zmq_channel against a fake kernel speaking real zmq and
+signing with the real key: the handshake, liveness, the interrupt's fallback, and attacks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fake_kernel import KEY, FakeKernel
+
+from kernel_nvim.kernel import zmq_channel
+from kernel_nvim.kernel.channel import Event, EventKind
+from kernel_nvim.kernel.wire import DropReason
+from kernel_nvim.kernel.zmq_channel import Timing, ZmqChannel, ZmqEndpoints
+
+FAST = Timing(handshake=3.0, hb_interval=0.05, hb_timeout=0.3, interrupt_grace=0.2)
+HEADER = b'{"msg_id": "%s", "msg_type": "stream", "session": "kernel-session"}'
+STREAM = b'{"name": "stdout", "text": "%s"}'
+
+
+class Events:
+    """What the channel handed its sink, from the I/O thread."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, batch: list[Event]) -> None:
+        with self._changed:
+            self.seen.extend(batch)
+            self._changed.notify_all()
+
+    def kinds(self) -> list[EventKind]:
+        return [e.kind for e in self.seen]
+
+    def texts(self) -> list[str]:
+        return [
+            e.msg["content"].get("text", "") for e in self.seen if e.msg.get("msg_type") == "stream"
+        ]
+
+    def wait(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out; events: {self.kinds()}"
+                self._changed.wait(min(left, 0.05))  # conditions may watch more than events
+
+    def wait_kind(self, kind: EventKind, timeout: float = 5.0) -> Event:
+        self.wait(lambda: kind in self.kinds(), timeout)
+        return next(e for e in self.seen if e.kind is kind)
+
+    def wait_reply(self, msg_id: str, msg_type: str = "", timeout: float = 5.0) -> None:
+        def replied() -> bool:
+            return any(e.msg.get("parent_header", {}).get("msg_id") == msg_id
+                       and e.msg["msg_type"].startswith(msg_type) for e in self.seen)  # fmt: skip
+
+        self.wait(replied, timeout)
+
+    def wait_text(self, text: str, timeout: float = 5.0) -> None:
+        self.wait(lambda: text in self.texts(), timeout)
+
+
+def endpoints(info: dict[str, Any], **overrides: Any) -> ZmqEndpoints:
+    fields = {
+        "transport": info["transport"],
+        "ip": info["ip"],
+        "ports": {c: info[f"{c}_port"] for c in ("shell", "iopub", "stdin", "control", "hb")},
+        "key": info["key"].encode(),
+        **overrides,
+    }
+    return ZmqEndpoints(**fields)
+
+
+@pytest.fixture
+def kernel() -> Iterator[FakeKernel]:
+    k = FakeKernel()
+    yield k
+    k.close()
+
+
+@pytest.fixture
+def open_channel(kernel: FakeKernel) -> Iterator[Callable[..., tuple[ZmqChannel, Events]]]:
+    channels: list[ZmqChannel] = []
+
+    def start(**kwargs: Any) -> tuple[ZmqChannel, Events]:
+        events = Events()
+        channel = ZmqChannel(endpoints(kernel.connection), events, kwargs.pop("timing", FAST),
+                             **kwargs)  # fmt: skip
+        channels.append(channel)
+        channel.start()
+        return channel, events
+
+    yield start
+    for channel in channels:
+        channel.close()
+
+
+def ready(
+    open_channel: Callable[..., tuple[ZmqChannel, Events]], **kwargs: Any
+) -> tuple[ZmqChannel, Events]:
+    channel, events = open_channel(**kwargs)
+    events.wait_kind(EventKind.READY)
+    return channel, events
+
+
+def stopped(channel: ZmqChannel) -> bool:
+    return not channel._thread.is_alive()
+
+
+# The handshake and sending
+
+
+def test_ready_carries_the_kernel_info_reply_and_sends_reach_the_kernel(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = open_channel()
+
+    info = events.wait_kind(EventKind.READY).msg
+    assert info["msg_type"] == "kernel_info_reply"
+    assert info["content"]["language_info"] == {"name": "python"}
+    msg_id = channel.send("shell", "execute_request", {"code": "1"})
+    events.wait_reply(msg_id, "execute_reply")
+    assert ("shell", "execute_request") in [
+        (c, m["header"]["msg_type"]) for c, m in kernel.received
+    ]
+    assert all(e.kind in (EventKind.READY, EventKind.MESSAGE) for e in events.seen)
+
+
+def test_a_lone_surrogate_in_kernel_info_reaches_the_session_as_a_replacement(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    kernel.language = "py\ud800thon"  # jupyter_client escapes it as \ud800 in the JSON
+
+    _, events = open_channel()
+
+    info = events.wait_kind(EventKind.READY).msg
+    assert info["content"]["language_info"]["name"] == "py\ufffdthon"
+
+
+def test_a_kernel_that_never_answers_is_no_answer_and_the_channel_stops(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    kernel.close()  # its ports stay known, nothing answers them
+
+    channel, events = open_channel(timing=Timing(handshake=0.3))
+
+    events.wait_kind(EventKind.NO_ANSWER)
+    events.wait(lambda: stopped(channel))
+    assert events.kinds() == [EventKind.NO_ANSWER]
+
+
+def test_sockets_that_cannot_open_fail_without_quoting_the_address() -> None:
+    events = Events()
+    ports = {f"{c}_port": 1 for c in ("shell", "iopub", "stdin", "control", "hb")}
+    # An ip zmq refuses, holding the key: pyzmq's error text quotes the whole address.
+    info = {"transport": "tcp", "ip": "bad " + KEY.decode(), "key": KEY.decode(), **ports}
+    channel = ZmqChannel(endpoints(info), events, FAST)
+    channel.start()
+    try:
+        failed = events.wait_kind(EventKind.FAILED)
+    finally:
+        channel.close()
+
+    assert failed.text == "Invalid argument"
+    assert KEY.decode() not in repr(endpoints({**info, "ip": "127.0.0.1"}))
+
+
+# Bad messages: each is dropped and counted, and the next one still arrives
+
+
+def test_content_nested_a_hundred_thousand_deep_is_dropped_and_the_link_lives(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+
+    deep = b'{"name": "stdout", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    kernel.publish_raw(HEADER % b"deep", b"{}", deep)
+    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+
+    events.wait_text("after")
+    assert channel.dropped == {DropReason.MALFORMED: 1}
+    assert EventKind.FAILED not in events.kinds()
+
+
+def test_a_parent_msg_id_that_is_a_list_is_dropped_and_the_link_lives(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+
+    kernel.publish_raw(HEADER % b"bad", b'{"msg_id": ["a", "list"]}', STREAM % b"bad")
+    kernel.publish_raw(HEADER % b"after", b'{"msg_id": "x"}', STREAM % b"after")
+
+    events.wait_text("after")
+    assert "bad" not in events.texts()
+    assert channel.dropped == {DropReason.MALFORMED: 1}
+
+
+def test_an_error_handling_one_message_drops_that_message_alone(
+    kernel: FakeKernel,
+    open_channel: Callable[..., tuple[ZmqChannel, Events]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel, events = ready(open_channel)
+    real = zmq_channel.Handshake.on_message
+
+    def fragile(self: Any, name: str, msg: dict[str, Any]) -> bool:
+        if msg["content"].get("text") == "boom":
+            raise KeyError("a bug of ours")
+        return real(self, name, msg)
+
+    monkeypatch.setattr(zmq_channel.Handshake, "on_message", fragile)
+    kernel.publish_raw(HEADER % b"boom", b"{}", STREAM % b"boom")
+    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+
+    events.wait_text("after")
+    assert channel.dropped == {DropReason.MALFORMED: 1}
+
+
+def test_floods_of_bad_messages_are_counted_per_kind_and_logged_once_each(
+    kernel: FakeKernel,
+    open_channel: Callable[..., tuple[ZmqChannel, Events]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    channel, events = ready(open_channel)
+    with caplog.at_level(logging.WARNING, logger="kernel_nvim"):
+        for i in range(300):
+            kernel.publish_raw(HEADER % b"u%d" % i, b"{}", STREAM % b"unsigned", sign=False)
+            kernel.publish_raw(HEADER % b"m%d" % i, b"{}", b"[not json")
+        other = FakeKernel(key=b"another key")
+        try:
+            for i in range(300):
+                parts = [HEADER % b"s%d" % i, b"{}", b"{}", STREAM % b"forged"]
+                signature = other.session.sign(parts)
+                kernel.do(lambda p=parts, s=signature: kernel.iopub.send_multipart(
+                    [b"<IDS|MSG>", s, *p]))  # fmt: skip
+        finally:
+            other.close()
+        kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+        events.wait_text("after")
+
+    assert channel.dropped == {
+        DropReason.UNSIGNED: 300, DropReason.MALFORMED: 300, DropReason.BAD_SIGNATURE: 300
+    }  # fmt: skip
+    lines = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert sorted(lines) == [
+        "kernel.nvim: dropped 1 malformed message(s) from the kernel",
+        "kernel.nvim: dropped 1 unsigned message(s) from the kernel",
+        "kernel.nvim: dropped 1 wrongly signed message(s) from the kernel",
+    ]
+
+
+def test_a_replayed_message_is_dropped(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+
+    for _ in range(2):
+        kernel.publish_raw(HEADER % b"once", b"{}", STREAM % b"once")
+    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+
+    events.wait_text("after")
+    assert events.texts().count("once") == 1
+    assert channel.dropped == {DropReason.REPLAYED: 1}
+
+
+def test_a_sink_that_raises_does_not_stop_the_channel(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+    failed = threading.Event()
+
+    def failing_once(batch: list[Event]) -> None:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("the session's bug")
+        events(batch)
+
+    channel._on_events = failing_once
+    kernel.publish_raw(HEADER % b"lost", b"{}", STREAM % b"lost")
+    assert failed.wait(5)
+    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+
+    events.wait_text("after")
+
+
+# Liveness: losing the heartbeat ends nothing
+
+
+def test_heartbeat_loss_is_unresponsive_and_its_return_responsive_with_nothing_lost(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    asked: list[float] = []
+
+    def process_gone() -> bool:
+        asked.append(time.monotonic())
+        return False
+
+    channel, events = ready(open_channel, process_gone=process_gone)
+
+    kernel.heartbeat.clear()
+    events.wait_kind(EventKind.UNRESPONSIVE)
+    events.wait(lambda: len(asked) >= 2)
+    kernel.publish_raw(HEADER % b"meanwhile", b"{}", STREAM % b"meanwhile")
+    events.wait_text("meanwhile")
+    kernel.heartbeat.set()
+
+    events.wait_kind(EventKind.RESPONSIVE)
+    assert EventKind.GONE not in events.kinds()
+    assert not stopped(channel)
+    kinds = [k for k in events.kinds() if k is not EventKind.MESSAGE]
+    assert kinds == [EventKind.READY, EventKind.UNRESPONSIVE, EventKind.RESPONSIVE]
+
+
+def test_a_process_proven_gone_while_unresponsive_is_gone_and_the_channel_stops(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    gone = threading.Event()
+    channel, events = ready(open_channel, process_gone=gone.is_set)
+    kernel.heartbeat.clear()
+    events.wait_kind(EventKind.UNRESPONSIVE)
+    assert EventKind.GONE not in events.kinds()
+
+    gone.set()
+
+    events.wait_kind(EventKind.GONE)
+    events.wait(lambda: stopped(channel))
+    assert events.kinds()[-1] is EventKind.GONE
+
+
+def test_without_a_way_to_tell_the_process_is_gone_the_channel_waits(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+    kernel.heartbeat.clear()
+    events.wait_kind(EventKind.UNRESPONSIVE)
+    kernel.publish_raw(HEADER % b"later", b"{}", STREAM % b"later")
+
+    events.wait_text("later")
+    assert not stopped(channel)
+
+
+# The interrupt's fallback
+
+
+@pytest.mark.parametrize(
+    ("fallback", "kind"),
+    [
+        (lambda: True, EventKind.INTERRUPT_SIGNALLED),
+        (lambda: False, EventKind.INTERRUPT_UNANSWERED),
+        (None, EventKind.INTERRUPT_UNANSWERED),
+    ],
+)
+def test_an_unanswered_interrupt_asks_the_source_to_signal(
+    kernel: FakeKernel,
+    open_channel: Callable[..., tuple[ZmqChannel, Events]],
+    fallback: Callable[[], bool] | None,
+    kind: EventKind,
+) -> None:
+    kernel.answer_interrupts = False
+    channel, events = ready(open_channel, interrupt_fallback=fallback)
+
+    channel.send("control", "interrupt_request", {})
+
+    events.wait_kind(kind)
+    assert [k for k in events.kinds() if k.name.startswith("INTERRUPT")] == [kind]
+
+
+def test_an_answered_interrupt_needs_no_fallback(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    called: list[bool] = []
+    channel, events = ready(open_channel, interrupt_fallback=lambda: called.append(True) or True)
+
+    msg_id = channel.send("control", "interrupt_request", {})
+    events.wait(lambda: any(e.msg.get("msg_type") == "interrupt_reply" for e in events.seen))
+    later = channel.send("shell", "execute_request", {"code": "pass"})
+    events.wait_reply(later, "execute_reply")
+    # Round trips until well past the grace: a fallback would have been asked by then.
+    past_grace = time.monotonic() + FAST.interrupt_grace * 2
+    while time.monotonic() < past_grace:
+        probe = channel.send("shell", "kernel_info_request", {})
+        events.wait_reply(probe)
+
+    assert msg_id and called == []
+    assert not [k for k in events.kinds() if k.name.startswith("INTERRUPT")]
+
+
+def test_an_interrupt_fallback_that_raises_is_unanswered(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    def broken() -> bool:
+        raise OSError("no /proc")
+
+    kernel.answer_interrupts = False
+    channel, events = ready(open_channel, interrupt_fallback=broken)
+    channel.send("control", "interrupt_request", {})
+
+    events.wait_kind(EventKind.INTERRUPT_UNANSWERED)
+    assert not stopped(channel)
+
+
+def test_close_stops_the_thread_and_never_touches_the_kernel(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, _ = ready(open_channel)
+
+    channel.close()
+    channel.close()
+
+    assert stopped(channel)
+    assert "shutdown_request" not in [m["header"]["msg_type"] for _, m in kernel.received]
+    assert channel.dropped == {}
+
+
+def test_the_session_never_sees_the_handshakes_own_busy_and_idle(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    channel, events = ready(open_channel)
+    events.wait_reply(channel.send("shell", "execute_request", {"code": "1"}), "execute_reply")
+
+    handshake_ids = {m["header"]["msg_id"] for _, m in kernel.received
+                     if m["header"]["msg_type"] == "kernel_info_request"}  # fmt: skip
+    parents = {e.msg["parent_header"].get("msg_id") for e in events.seen
+               if e.kind is EventKind.MESSAGE}  # fmt: skip
+    assert len(handshake_ids) >= 2  # control and shell
+    assert parents & handshake_ids == set()
