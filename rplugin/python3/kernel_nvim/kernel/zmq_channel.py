@@ -331,12 +331,13 @@ class _Loop:
             return
         if self.heartbeat.ping_due(now):
             self.io.hb.send(b"ping")
-        if self.heartbeat.check(now) is Liveness.UNRESPONSIVE:
-            batch.append(Event(EventKind.UNRESPONSIVE))
+        lost = self.heartbeat.check(now) is Liveness.UNRESPONSIVE
         if self.heartbeat.gone_check_due(now) and _asks(self.channel.process_gone):
             self.channel.stopping = True
-            batch.append(Event(EventKind.GONE))
+            batch.append(Event(EventKind.GONE))  # and no word of a silence it explains
             return
+        if lost:
+            batch.append(Event(EventKind.UNRESPONSIVE))
         for _ in self.interrupts.overdue(now):
             signalled = _asks(self.channel.interrupt_fallback)
             kind = EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
