@@ -49,22 +49,22 @@ for module, dist in (arg.split(":") for arg in sys.argv[3:]):
     if module == "zmq":
         report["modules"][module]["libzmq"] = imported.zmq_version()
 try:
-    # The package's __init__ imports pynvim, which connection does not need: with a bare package
+    # The package's __init__ imports pynvim, which existing does not need: with a bare package
     # object the files are listed even in a python that lacks pynvim.
     package = types.ModuleType("kernel_nvim")
     package.__path__ = [os.path.join(sys.argv[1], "kernel_nvim")]
     sys.modules["kernel_nvim"] = package
-    from kernel_nvim.kernel.sources import existing as connection
+    from kernel_nvim.kernel.sources import connection_file, existing
 
-    files = connection.list_connection_files()
+    files = existing.list_connection_files()
     newest = []
     for path in files[:int(sys.argv[2])]:
         try:
-            alive = connection.looks_alive(connection.load_connection_file(path, True))
+            alive = connection_file.looks_alive(connection_file.load_connection_file(path, True))
         except Exception:
             alive = False
         newest.append({"name": os.path.basename(path), "alive": alive})
-    report["connections"] = {"dirs": connection.search_dirs(), "count": len(files),
+    report["connections"] = {"dirs": existing.search_dirs(), "count": len(files),
                              "newest": newest}
 except Exception as e:
     report["connections"] = {"error": "%s: %s" % (type(e).__name__, e)}

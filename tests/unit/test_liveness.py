@@ -177,7 +177,7 @@ def test_a_flood_of_drops_logs_one_line_per_reason_per_interval(
             drops.drop(DropReason.UNSIGNED, now=i / 10_000)  # over 10 s
         drops.drop(DropReason.REPLAYED, now=10.0)
 
-    assert drops.counts == {DropReason.UNSIGNED: 100_000, DropReason.REPLAYED: 1}
+    assert +drops.counts == {DropReason.UNSIGNED: 100_000, DropReason.REPLAYED: 1}
     assert [r.getMessage() for r in caplog.records] == [
         "kernel.nvim: dropped 1 unsigned message(s) from the kernel",
         "kernel.nvim: dropped 1 replayed message(s) from the kernel",

@@ -181,7 +181,11 @@ class DropLog:
     """
 
     interval: float = 30.0
-    counts: collections.Counter[DropReason] = field(default_factory=collections.Counter)
+    # Every reason from the start: another thread may copy it while this one counts, and a dict
+    # that never changes size can be copied meanwhile.
+    counts: collections.Counter[DropReason] = field(
+        default_factory=lambda: collections.Counter(dict.fromkeys(DropReason, 0))
+    )
     _unlogged: collections.Counter[DropReason] = field(default_factory=collections.Counter)
     _next_log: dict[DropReason, float] = field(default_factory=dict)
 

@@ -21,11 +21,11 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
-from .channel import Event, EventKind, EventSink, Message
+from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
 from .wire import DropReason, InvalidMessage, Session
 
@@ -102,7 +102,7 @@ class ZmqChannel:
     @property
     def dropped(self) -> dict[DropReason, int]:
         """Messages dropped so far, per reason."""
-        return dict(self.drops.counts)
+        return {reason: n for reason, n in dict(self.drops.counts).items() if n}
 
     def start(self) -> None:
         self._thread.start()
@@ -367,3 +367,9 @@ def _asks(question: Callable[[], bool] | None) -> bool:
     except Exception:
         log.exception("kernel.nvim: a kernel source's check failed")
         return False
+
+
+if TYPE_CHECKING:  # mypy proves ZmqChannel speaks the Channel protocol
+
+    def _is_a_channel(channel: ZmqChannel) -> Channel:
+        return channel

@@ -95,7 +95,9 @@ class KernelSession:
                 self.status.responsive()
                 self.say(f"{self.short} answers again")
         elif kind is EventKind.GONE:
-            self._on_gone("no reply: the kernel died", f"{self.short} stopped answering: the kernel died")
+            self._on_gone(
+                "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
+            )
         elif kind is EventKind.INTERRUPT_UNANSWERED:
             self.say(f"{self.short} did not answer the interrupt request", WARN)
 
