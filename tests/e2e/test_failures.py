@@ -27,7 +27,7 @@ def kernel_lines(editor: Editor) -> list[str]:
 
 def settle(editor: Editor) -> None:
     """Wait until the host has handled every command sent before: a request queues behind them."""
-    editor.nvim.call("KernelRpcSync", "complete_connection", "")
+    editor.nvim.call("KernelRpcSync", "complete_connection", {}, "")
 
 
 def assert_no_traceback(editor: Editor) -> None:
