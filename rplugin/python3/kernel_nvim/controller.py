@@ -75,7 +75,8 @@ class Controller:
         self._busy: set[str] = set()
         self._kernel_session = ""  # the kernel process's session id: a new one means a restart
         self._language = ""  # of the kernel, e.g. python: the history buffer's filetype
-        self._shown_state: str | None = None
+        self._shown_state: dict[str, str] | None = None
+        self._shown_linked = ""
         self._messages: list[tuple[str, int]] = []
         self._input_requests: dict[str, dict[str, Any]] = {}  # msg_id -> input_request
         self._asks: list[dict[str, Any]] = []
@@ -97,6 +98,7 @@ class Controller:
         from . import connection
         from .link import KernelLink
 
+        self._shown_state = None  # the editor set its own state: send it ours in any case
         path = connection.resolve_connection_file(target, cwd)
         conn = connection.load_connection_file(path, bool(self._option("kernel_allow_unsigned")))
         self._drop_link()
@@ -112,6 +114,7 @@ class Controller:
         self.update()
 
     def disconnect(self) -> None:
+        self._shown_state = None
         if self.link is None:
             raise KernelError("not connected")
         self._drop_link()
@@ -128,7 +131,7 @@ class Controller:
         separated = len(view.doc) > 0
         block = view.doc.new_block(_header(None, code, separated, False))
         self.executions[msg_id] = Execution(code, block, source, separated)
-        view.show = True
+        view.show = self._option("kernel_output_open") not in ("never", "error")
         self.update()
 
     def interrupt(self) -> None:
@@ -178,7 +181,7 @@ class Controller:
             raise KernelError("no traceback from code sent from here yet")
         self._shows["quickfix"] = {"items": self._traceback, "open": True}
 
-    def jump(self, row: int) -> None:
+    def jump(self, row: int, name: str = "") -> None:
         """<CR> on line ``row`` (1-based) of the output: go to the code its traceback names."""
         found = self.view.doc.block_at(row - 1) if self.view else None
         frame = tracebacks.frame_at(found[0].texts, found[1]) if found else None
@@ -302,6 +305,8 @@ class Controller:
             doc.append(execution.block, render.render_display(content.get("data", {})))
         elif msg_type == "error":
             self._on_error(execution, content)
+            if not execution.other and self._option("kernel_output_open") == "error":
+                self.view.show = True
             doc.append(
                 execution.block,
                 render.render_error(
@@ -499,9 +504,15 @@ class Controller:
         if view is not None:
             head.update(name=view.buffer_name, show=view.show, focus=view.focus)
             view.show = view.focus = False
-        status = self.status_text()
-        if status != self._shown_state:
-            head["status"] = self._shown_state = status
+        text = self.status_text()
+        state = {"state": "disconnected" if text == "disconnected" else self.state,
+                 "name": self.conn.short_name if self.conn else "",
+                 "buffer": view.buffer_name if view and text != "disconnected" else "",
+                 "busy": "ours" if self.state == "busy" else "", "text": text}  # fmt: skip
+        if state != self._shown_state:
+            head["state"] = self._shown_state = state
+        if state["buffer"] and state["buffer"] != self._shown_linked:
+            head["linked"] = self._shown_linked = state["buffer"]
         if self._messages:
             head["messages"], self._messages = self._messages, []
         if self._asks:
@@ -523,7 +534,7 @@ class Controller:
                 view.doc.resend_from(sent)
                 return
 
-    def resend(self) -> None:
+    def resend(self, name: str = "") -> None:
         """The user wiped the output buffer: write it all again."""
         if self.view is not None:
             self.view.doc.invalidate()

@@ -57,7 +57,7 @@ class KernelPlugin:
         if self._controller is None:
             self._controller = Controller(self._nvim)
         controller = self._controller
-        method, *params = args or ["?"]
+        method, _options, *params = args or ["?", None]  # options: read by the new host
         result = None
         try:
             if method not in METHODS:
