@@ -78,20 +78,24 @@ end
 --- going there, or close it when the tab has one.
 ---@param toggle boolean
 function M.open(toggle)
-  local name = require('kernel.state').output_buffer()
+  local state = require('kernel.state')
+  local name = state.output_buffer()
   if name == '' then
-    return H.say('no output yet: use :KernelConnect first', vim.log.levels.ERROR)
-  end
-  local window = require('kernel.window')
-  if toggle and window.find() then
-    return window.close(window.find())
+    local why = state.get().state == 'connecting' and 'the kernel is not found yet'
+      or 'use :KernelConnect first'
+    return H.say('no output yet: ' .. why, vim.log.levels.ERROR)
   end
   local buf, created = M.buffer(name)
   if created then
     -- Made anew (wiped, or never shown): the host writes it all again.
     require('kernel.rpc').notify('resend', name)
   end
-  window.show(buf, not toggle)
+  local window = require('kernel.window')
+  if toggle then
+    window.toggle(buf)
+  else
+    window.show(buf, true)
+  end
 end
 
 --- :KernelClear: empty the output buffer at once, then let the host forget its lines.
