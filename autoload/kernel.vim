@@ -4,46 +4,53 @@
 
 " Section: Calling the Python host
 
+" Every call to the host goes through lua/kernel/rpc.lua, which checks that there is one.
 function! s:error(text) abort
-  echohl ErrorMsg
-  echomsg '[kernel] ' . a:text
-  echohl None
+  call v:lua.require'kernel.message'.say('[kernel] ' . a:text, luaeval('vim.log.levels.ERROR'))
 endfunction
 
 function! s:host_ready() abort
-  if !has('python3')
-    call s:error('needs the python3 provider with pynvim, pyzmq and jupyter_core: '
-          \ . 'see :checkhealth kernel')
-    return 0
-  endif
-  " Until first use, a registered remote function is only a FuncUndefined autocommand.
-  if !exists('*KernelRpc') && !exists('#FuncUndefined#KernelRpc')
-    call s:error('the remote plugin is not registered: run :UpdateRemotePlugins, '
-          \ . 'then restart Neovim')
-    return 0
-  endif
-  return 1
-endfunction
-
-" The settings the host needs, sent with every call so that it never has to ask midway.
-function! kernel#options() abort
-  return {'max_lines': get(g:, 'kernel_output_max_lines', 0),
-        \ 'show_other_output': get(g:, 'kernel_show_other_output', 1),
-        \ 'error_quickfix': get(g:, 'kernel_error_quickfix', 0),
-        \ 'output_open': get(g:, 'kernel_output_open', 'always'),
-        \ 'allow_unsigned': get(g:, 'kernel_allow_unsigned', 0)}
+  return v:lua.require'kernel.rpc'.ready()
 endfunction
 
 " Call the host without waiting for it.
 function! kernel#rpc(method, ...) abort
+  call luaeval('require("kernel.rpc").notify(unpack(_A, 1, #_A))', [a:method] + a:000)
+endfunction
+
+" The state of the link, read from g:kernel_state: never from the text KernelStatus() shows.
+function! s:state() abort
+  return get(get(g:, 'kernel_state', {}), 'state', 'disconnected')
+endfunction
+
+" The link is `connecting` at once, before the host hears of it: a send typed right after
+" (`:KernelConnect 6759 | KernelExec ...`, `nvim +KernelConnect +KernelExec...`) passes the
+" check in kernel#send(), and the host holds it until the kernel answers.
+function! kernel#connect(target) abort
   if s:host_ready()
-    call call('KernelRpc', [a:method, kernel#options()] + a:000)
+    call kernel#attach()
+    lua require('kernel.state').set_local('connecting')
+    call kernel#rpc('connect', a:target, getcwd())
   endif
 endfunction
 
-function! kernel#connect(target) abort
-  call kernel#attach()
-  call kernel#rpc('connect', a:target, getcwd())
+" Disconnected at once, so the next command typed finds it so; then the host is told.
+function! kernel#disconnect() abort
+  if s:host_ready()
+    lua require('kernel.state').set_local('disconnected')
+    call kernel#rpc('disconnect')
+  endif
+endfunction
+
+" :KernelOutput goes to the output window, :KernelOutput! shows or closes it: done here, at
+" once, so that a `:q` typed next closes the window it should.
+function! kernel#output(bang) abort
+  call v:lua.require'kernel.output'.open(a:bang ? v:true : v:false)
+endfunction
+
+" Empty the output buffer at once, then tell the host.
+function! kernel#clear() abort
+  lua require('kernel.output').clear()
 endfunction
 
 " Give a buffer that talks to the kernel `K` and completion, unless the user has their own:
@@ -65,20 +72,21 @@ function! kernel#attach() abort
   endif
 endfunction
 
+" With -bar, the command line holds `\|` and `\"` for `|` and `"`: so do the names completed.
 function! kernel#complete_connect(arglead, cmdline, cursorpos) abort
-  if a:arglead =~# '[/~.]'
-    return getcompletion(a:arglead, 'file')
+  let arglead = substitute(a:arglead, '\\\([|"]\)', '\1', 'g')
+  if arglead =~# '[/~.]'
+    let found = getcompletion(arglead, 'file')
+  else
+    let found = luaeval('require("kernel.rpc").request("complete_connection", _A)', arglead)
   endif
-  if !s:host_ready()
-    return []
-  endif
-  return KernelRpcSync('complete_connection', kernel#options(), a:arglead)
+  return map(found is v:null ? [] : found, {_, name -> escape(name, '|"')})
 endfunction
 
 " Section: Sending
 
 function! kernel#send(code, ...) abort
-  if KernelStatus() ==# 'disconnected'
+  if s:state() ==# 'disconnected'
     return s:error('not connected: use :KernelConnect first')
   endif
   let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': get(a:000, 0, line('.'))}
@@ -86,12 +94,28 @@ function! kernel#send(code, ...) abort
   call kernel#rpc('send', a:code, source)
 endfunction
 
+" Text taken from an output buffer is never sent: it could be a traceback, or anything the
+" kernel printed. A history buffer (kernel-history://) holds code: sending from it is its point.
+function! s:in_output() abort
+  if bufname('%') =~# '^kernel://'
+    call s:error('not sent: this buffer is the kernel''s output, not code')
+    return 1
+  endif
+  return 0
+endfunction
+
 function! kernel#send_lines(first, last) abort
+  if s:in_output()
+    return
+  endif
   let last = min([a:last, line('$')])
   call kernel#send(join(getline(a:first, last), "\n"), a:first)
 endfunction
 
 function! kernel#send_selection() abort
+  if s:in_output()
+    return
+  endif
   call kernel#send(s:yank('gv'), line("'<"))
 endfunction
 
@@ -110,7 +134,9 @@ function! kernel#send_motion(...) abort
     call winrestview(s:view)
     unlet s:view
   endif
-  call kernel#send(text, first)
+  if !s:in_output()
+    call kernel#send(text, first)
+  endif
 endfunction
 
 " Yank what `select` selects, leaving registers, 'selection' and 'clipboard' as they were.
@@ -137,7 +163,7 @@ function! s:here() abort
 endfunction
 
 function! s:connected() abort
-  if KernelStatus() ==# 'disconnected'
+  if s:state() ==# 'disconnected'
     call s:error('not connected: use :KernelConnect first')
     return 0
   endif
@@ -170,7 +196,7 @@ function! kernel#complete(findstart, base) abort
   if !a:findstart
     return []
   endif
-  if KernelStatus() !~# ' \%(idle\|restarted\)$'
+  if s:state() !~# '^\%(idle\|restarted\)$'
     return -3
   endif
   call kernel#rpc('complete', getline('.'), col('.') - 1, s:here())
@@ -208,6 +234,9 @@ function! kernel#cell_range(lnum) abort
 endfunction
 
 function! kernel#send_cell(advance) abort
+  if s:in_output()
+    return
+  endif
   let [first, last, next] = kernel#cell_range(line('.'))
   if first > last
     return s:error('nothing to send: the cell is empty')

@@ -20,24 +20,27 @@ endif
 
 " Section: Commands
 
-command! -nargs=? -complete=customlist,kernel#complete_connect KernelConnect
+" -bar: `:KernelConnect 6759 | KernelExec print(1)`. A `|` or `"` in a path is written `\|`,
+" `\"`, as for :edit; <q-args> holds it without the backslash.
+command! -bar -nargs=? -complete=customlist,kernel#complete_connect KernelConnect
       \ call kernel#connect(<q-args>)
-command! -bar KernelDisconnect call kernel#rpc('disconnect')
+command! -bar KernelDisconnect call kernel#disconnect()
 command! -range KernelSend call kernel#send_lines(<line1>, <line2>)
 command! -bar KernelSendCell call kernel#send_cell(0)
 " No -bar: `|` and `"` belong to the code.
 command! -nargs=+ KernelExec call kernel#send(<q-args>, 0)
-command! -bar KernelOutput call kernel#rpc('output')
-command! -bar KernelClear call kernel#rpc('clear')
+command! -bar -bang KernelOutput call kernel#output(<bang>0)
+command! -bar KernelClear call kernel#clear()
 command! -bar KernelInterrupt call kernel#rpc('interrupt')
 command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
 command! -bar KernelTraceback call kernel#rpc('traceback')
 
-" KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy', 'disconnected'.
-" It reads a variable the plugin keeps current, so a redraw never waits on the host.
+" KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
+" 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never
+" waits on the host. Code that decides something reads g:kernel_state.state, not this text.
 function! KernelStatus() abort
-  return get(g:, 'kernel_status', 'disconnected')
+  return get(get(g:, 'kernel_state', {}), 'text', 'disconnected')
 endfunction
 
 " Section: Maps

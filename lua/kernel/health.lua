@@ -6,7 +6,9 @@
 -- exactly where :KernelConnect does. Only file names are reported, never their contents: a
 -- connection file holds the kernel's key.
 
+-- Module definition ==========================================================
 local M = {}
+local H = {}
 
 local health = vim.health or require('health')
 -- The names of Neovim 0.10+, else those of 0.9.
@@ -16,17 +18,28 @@ local warn = health.warn or health.report_warn
 local fail = health.error or health.report_error
 local info = health.info or health.report_info
 
+--- Run by `:checkhealth kernel`.
+function M.check()
+  start('Neovim')
+  H.check_neovim()
+  local report = H.check_python()
+  H.check_registered()
+  H.check_connections(report)
+  H.check_status()
+end
+
+-- Helper data ================================================================
 -- Import name and pip name of each package the host needs.
-local PACKAGES = {
+H.packages = {
   { name = 'pynvim', pip = 'pynvim' },
   { name = 'zmq', pip = 'pyzmq' },
   { name = 'jupyter_core', pip = 'jupyter_core' },
 }
-local NEWEST_FILES = 5
+H.newest_files = 5
 
 -- Run by the host program with the arguments: the repo's rplugin/python3, how many files to
 -- describe, then `import name:pip name` of each package. Prints one JSON object as its last line.
-local SCRIPT = [[
+H.script = [[
 import json, os, sys, types
 
 report = {"python": sys.version.split()[0], "python_ok": sys.version_info >= (3, 9),
@@ -71,7 +84,8 @@ except Exception as e:
 print(json.dumps(report))
 ]]
 
-local function check_neovim()
+-- Helper functionality =======================================================
+function H.check_neovim()
   local v = vim.version()
   local text = string.format('Neovim %d.%d.%d', v.major, v.minor, v.patch)
   if vim.fn.has('nvim-0.9') == 1 then
@@ -81,7 +95,7 @@ local function check_neovim()
   end
 end
 
-local function host_program()
+function H.host_program()
   if vim.g.python3_host_prog and vim.g.python3_host_prog ~= '' then
     return vim.fn.expand(vim.g.python3_host_prog), 'g:python3_host_prog'
   end
@@ -92,15 +106,16 @@ local function host_program()
   return 'python3', 'default'
 end
 
-local function repo_root()
+function H.repo_root()
   local source = debug.getinfo(1, 'S').source:gsub('^@', '')
   return vim.fn.fnamemodify(source, ':p:h:h:h')
 end
 
 -- The host program's report, or nil and why not.
-local function ask_python(prog)
-  local argv = { prog, '-c', SCRIPT, repo_root() .. '/rplugin/python3', tostring(NEWEST_FILES) }
-  for _, package in ipairs(PACKAGES) do
+function H.ask_python(prog)
+  local rplugin = H.repo_root() .. '/rplugin/python3'
+  local argv = { prog, '-c', H.script, rplugin, tostring(H.newest_files) }
+  for _, package in ipairs(H.packages) do
     argv[#argv + 1] = package.name .. ':' .. package.pip
   end
   local output = vim.fn.system(argv)
@@ -116,20 +131,20 @@ local function ask_python(prog)
   return report
 end
 
-local function check_python()
+function H.check_python()
   start('Python host')
   if vim.g.loaded_python3_provider == 0 then
     fail('the python3 provider is disabled (g:loaded_python3_provider = 0)')
     return nil
   end
-  local prog, origin = host_program()
+  local prog, origin = H.host_program()
   if vim.fn.executable(prog) ~= 1 then
     fail(string.format('python3 host program not found: %s (%s)', prog, origin), {
       'Install Python 3 or set g:python3_host_prog; see :checkhealth provider',
     })
     return nil
   end
-  local report, why = ask_python(prog)
+  local report, why = H.ask_python(prog)
   if not report then
     fail(why)
     return nil
@@ -143,7 +158,7 @@ local function check_python()
       'point g:python3_host_prog at a newer python; see :checkhealth provider',
     })
   end
-  for _, package in ipairs(PACKAGES) do
+  for _, package in ipairs(H.packages) do
     local found = report.modules[package.name] or {}
     if found.version then
       local libzmq = found.libzmq and (', libzmq ' .. found.libzmq) or ''
@@ -157,7 +172,7 @@ local function check_python()
   return report
 end
 
-local function check_registered()
+function H.check_registered()
   start('Remote plugin')
   if vim.fn.exists('*KernelRpc') == 1 or vim.fn.exists('#FuncUndefined#KernelRpc') == 1 then
     ok('registered: KernelRpc is defined')
@@ -168,7 +183,7 @@ local function check_registered()
   end
 end
 
-local function check_connections(report)
+function H.check_connections(report)
   start('Kernels')
   local connections = report and report.connections
   if not connections then
@@ -193,22 +208,13 @@ local function check_connections(report)
   end
 end
 
-local function check_status()
+function H.check_status()
   start('Status')
   if vim.fn.exists('*KernelStatus') == 1 then
     info('KernelStatus(): ' .. vim.fn.KernelStatus())
   else
     warn('plugin/kernel.vim is not loaded: KernelStatus() is not defined')
   end
-end
-
-function M.check()
-  start('Neovim')
-  check_neovim()
-  local report = check_python()
-  check_registered()
-  check_connections(report)
-  check_status()
 end
 
 return M

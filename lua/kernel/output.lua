@@ -1,25 +1,169 @@
--- kernel.nvim: the output buffer's editor side.
+-- kernel.nvim: the output buffers' editor side, and where every host update lands.
 --
--- The Python host calls update() once per batch of kernel output, with everything that changed:
--- lines trimmed at the top and a tail to replace, their highlights, whether to show the window,
--- the status and the messages. One call, so a flood of output costs few round trips, and the
--- windows that were at the bottom stay there.
+-- The Python host calls update() once per batch of kernel output, with everything that changed,
+-- so a flood of output costs few round trips, and the windows that were at the bottom stay
+-- there. The keys of an update (rplugin/python3/kernel_nvim/editor/protocol.py's Update; a key
+-- added there is added here), every one optional, meaning "this changed":
+--   name      the output buffer (kernel://...) that edit, show and focus are about
+--   edit      {trim, start, replace, highlights, text}: delete `trim` lines at the top, then
+--             replace every line from `start` (0-based) with `text`'s lines (joined by "\n";
+--             absent: none), unless `replace` is false; highlights are {row from start, start
+--             byte, end byte, group}
+--   show      show `name` in this tab's output window, opening one if there is none
+--   focus     and go to it
+--   linked    the output buffer of the kernel linked now: output windows switch to it
+--   state     {state, name, buffer, busy, text}: g:kernel_state (see kernel/state.lua)
+--   messages  {{'[kernel] ...', vim.log.levels value}, ...}
+--   asks      {{id, prompt, password}, ...}: the kernel waits in input() or getpass()
+--   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
 
+-- Module definition ==========================================================
 local M = {}
+local H = {}
 
 local api = vim.api
-local hl = require('kernel.highlights')
-local ns = api.nvim_create_namespace('kernel_output')
-local buffers = {} -- buffer name -> bufnr
 
-local positions = {
-  right = 'botright vertical',
-  left = 'topleft vertical',
-  below = 'botright',
-  above = 'topleft',
-}
+M.ns = api.nvim_create_namespace('kernel_output')
 
-local function create(name)
+--- Apply one update from the host.
+---@param u table
+function M.update(u)
+  local buf, lost = nil, false
+  if u.name and (u.edit or u.show) then
+    local created
+    buf, created = M.buffer(u.name)
+    if u.edit then
+      lost = H.write(buf, created, u.name, u.edit)
+    end
+  end
+  if u.linked then
+    local linked, made = M.buffer(u.linked)
+    if made then -- wiped, and no edit for it came along: the host writes it all again
+      H.resend(u.linked)
+    end
+    require('kernel.window').relink(linked)
+  end
+  if buf and u.show and not lost then
+    local ok, err = pcall(require('kernel.window').show, buf, u.focus)
+    if not ok then
+      H.say('cannot open the output window: ' .. tostring(err), vim.log.levels.WARN)
+    end
+  end
+  if u.state then
+    require('kernel.state').set(u.state)
+  end
+  for _, m in ipairs(u.messages or {}) do
+    require('kernel.message').say(m[1], m[2])
+  end
+  for _, request in ipairs(u.asks or {}) do
+    H.ask(request)
+  end
+  if u.float or u.complete or u.history or u.quickfix or u.jump then
+    require('kernel.ui').show(u)
+  end
+end
+
+--- The buffer named `name` (kernel://...), and whether it had to be made anew.
+---@param name string
+---@return integer, boolean
+function M.buffer(name)
+  local buf = H.buffers[name]
+  if buf and api.nvim_buf_is_valid(buf) then
+    return buf, false
+  end
+  return H.create(name), true
+end
+
+--- :KernelOutput: go to the output window, at once; with `toggle` (the !), show it without
+--- going there, or close it when the tab has one.
+---@param toggle boolean
+function M.open(toggle)
+  local state = require('kernel.state')
+  local name = state.output_buffer()
+  if name == '' then
+    local why = state.get().state == 'connecting' and 'the kernel is not found yet'
+      or 'use :KernelConnect first'
+    return H.say('no output yet: ' .. why, vim.log.levels.ERROR)
+  end
+  local buf, created = M.buffer(name)
+  if created then
+    -- Made anew (wiped, or never shown): the host writes it all again.
+    require('kernel.rpc').notify('resend', name)
+  end
+  local window = require('kernel.window')
+  if toggle then
+    window.toggle(buf)
+  else
+    window.show(buf, true)
+  end
+end
+
+--- :KernelClear: empty the output buffer at once, then let the host forget its lines.
+function M.clear()
+  local name = require('kernel.state').output_buffer()
+  local buf = name ~= '' and H.buffers[name]
+  if buf and api.nvim_buf_is_valid(buf) then
+    H.set_lines(buf, 0, -1, {})
+  end
+  require('kernel.rpc').notify('clear')
+end
+
+--- Define the highlight group `group` if it is a 256-colour or truecolour one not made yet; the
+--- 16 named ones are defined in plugin/kernel.vim.
+---@param group string
+function M.define(group)
+  if H.defined[group] ~= nil or vim.fn.hlexists(group) == 1 then
+    return
+  end
+  local spec = H.spec(group)
+  if spec then
+    H.defined[group] = spec
+    api.nvim_set_hl(0, group, spec)
+  end
+end
+
+--- Define again the groups made so far (:colorscheme cleared them).
+function M.redefine()
+  for group, spec in pairs(H.defined) do
+    api.nvim_set_hl(0, group, spec)
+  end
+end
+
+--- Lines come joined by newlines: one string crosses RPC far cheaper than a list.
+---@param text string|nil
+---@return string[]
+function M.lines(text)
+  return text and vim.split(text, '\n', { plain = true }) or {}
+end
+
+-- The xterm 256-colour palette, for KernelAnsi256_<n>.
+M.xterm = (function()
+  local t = {
+    '#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd', '#e5e5e5',
+    '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff', '#00ffff', '#ffffff',
+  }
+  local levels = { 0, 95, 135, 175, 215, 255 }
+  for i = 0, 215 do
+    local r, g, b = math.floor(i / 36), math.floor(i / 6) % 6, i % 6
+    t[#t + 1] = string.format('#%02x%02x%02x', levels[r + 1], levels[g + 1], levels[b + 1])
+  end
+  for i = 0, 23 do
+    local v = 8 + 10 * i
+    t[#t + 1] = string.format('#%02x%02x%02x', v, v, v)
+  end
+  return t
+end)()
+
+-- Helper data ================================================================
+H.buffers = {} -- buffer name -> bufnr
+H.defined = {} -- dynamic ANSI groups defined so far, re-defined on ColorScheme
+
+-- Helper functionality =======================================================
+function H.say(text, level)
+  require('kernel.message').say('[kernel] ' .. text, level)
+end
+
+function H.create(name)
   local existing = vim.fn.bufnr('^' .. name .. '$')
   local buf = existing > 0 and existing or api.nvim_create_buf(false, true)
   if existing <= 0 then
@@ -31,48 +175,50 @@ local function create(name)
   bo.modifiable = false
   -- On a traceback's line: open the code it names (the host knows which cell came from where).
   vim.keymap.set('n', '<CR>', function()
-    vim.fn['kernel#rpc']('jump', vim.fn.line('.'), name)
+    require('kernel.rpc').notify('jump', vim.fn.line('.'), name)
   end, { buffer = buf, desc = 'kernel.nvim: go to the code of this traceback frame' })
-  buffers[name] = buf
+  vim.keymap.set('n', 'q', function()
+    require('kernel.window').close(api.nvim_get_current_win())
+  end, { buffer = buf, nowait = true, desc = 'kernel.nvim: close the output window' })
+  H.buffers[name] = buf
   return buf
 end
 
--- The buffer for `name`, and whether it had to be made anew.
-local function buffer(name)
-  local buf = buffers[name]
-  if buf and api.nvim_buf_is_valid(buf) then
-    return buf, false
+-- Write an edit; true when the buffer was lost (wiped by the user), and the host asked for all.
+function H.write(buf, created, name, edit)
+  if created and (edit.start > 0 or edit.trim > 0) then
+    H.resend(name)
+    return true
   end
-  return create(name), true
+  H.apply(buf, edit)
+  return false
 end
 
-M.ns = ns
-
--- Lines come joined by newlines: one string crosses RPC far cheaper than a list.
-function M.lines(text)
-  return text and vim.split(text, '\n', { plain = true }) or {}
+-- Scheduled: this runs inside the host's call, which may be waiting for the editor.
+function H.resend(name)
+  vim.schedule(function()
+    require('kernel.rpc').notify('resend', name)
+  end)
 end
 
-local function apply(buf, edit)
+function H.apply(buf, edit)
   local count = api.nvim_buf_line_count(buf)
   local follow = {}
   for _, win in ipairs(vim.fn.win_findbuf(buf)) do
     follow[win] = api.nvim_win_get_cursor(win)[1] >= count
   end
-  vim.bo[buf].modifiable = true
   if edit.trim > 0 then
-    api.nvim_buf_clear_namespace(buf, ns, 0, edit.trim)
-    api.nvim_buf_set_lines(buf, 0, edit.trim, false, {})
+    api.nvim_buf_clear_namespace(buf, M.ns, 0, edit.trim)
+    H.set_lines(buf, 0, edit.trim, {})
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
-    api.nvim_buf_clear_namespace(buf, ns, start, -1)
-    api.nvim_buf_set_lines(buf, start, -1, false, M.lines(edit.text))
+    api.nvim_buf_clear_namespace(buf, M.ns, start, -1)
+    H.set_lines(buf, start, -1, M.lines(edit.text))
   end
-  vim.bo[buf].modifiable = false
   for _, h in ipairs(edit.highlights) do
-    hl.define(h[4])
-    api.nvim_buf_set_extmark(buf, ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
+    M.define(h[4])
+    api.nvim_buf_set_extmark(buf, M.ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
   end
   local last = api.nvim_buf_line_count(buf)
   for win, at_end in pairs(follow) do
@@ -82,45 +228,21 @@ local function apply(buf, edit)
   end
 end
 
-local function open_window(buf)
-  local position = positions[vim.g.kernel_output_position or 'right'] or positions.right
-  local size = tonumber(vim.g.kernel_output_size) or 0
-  vim.cmd(position .. ' ' .. (size > 0 and size or '') .. 'split')
-  local win = api.nvim_get_current_win()
-  api.nvim_win_set_buf(win, buf)
-  local wo = vim.wo[win]
-  wo.number, wo.relativenumber, wo.signcolumn = false, false, 'no'
-  wo.spell, wo.list, wo.foldcolumn = false, false, '0'
-  if vim.bo[buf].filetype == '' then
-    -- Set here, in the output window, so that FileType hooks setting window options hit it.
-    vim.bo[buf].filetype = 'kernel-output'
+function H.set_lines(buf, first, last, lines)
+  if first == 0 and last == -1 then
+    api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
   end
-  api.nvim_win_set_cursor(win, { api.nvim_buf_line_count(buf), 0 })
-  return win
-end
-
--- Show the buffer in a window of the current tab page, opening a split if none shows it.
-local function show(buf, focus)
-  local win = vim.fn.win_findbuf(buf)
-  local here
-  for _, w in ipairs(win) do
-    if api.nvim_win_get_tabpage(w) == api.nvim_get_current_tabpage() then
-      here = w
-    end
-  end
-  local from = api.nvim_get_current_win()
-  if not here then
-    here = open_window(buf)
-  end
-  api.nvim_set_current_win(focus and here or from)
+  vim.bo[buf].modifiable = true
+  api.nvim_buf_set_lines(buf, first, last, false, lines)
+  vim.bo[buf].modifiable = false
 end
 
 -- The kernel runs input() or getpass(): ask the user, later, so this call returns at once.
 -- Cancelling answers an empty string, so the kernel is never left waiting.
-local function ask(request)
+function H.ask(request)
   vim.schedule(function()
     local function answer(value)
-      vim.fn['kernel#rpc']('input_reply', request.id, value or vim.NIL)
+      require('kernel.rpc').notify('input_reply', request.id, value or vim.NIL)
     end
     if request.password then
       local ok, value = pcall(vim.fn.inputsecret, request.prompt)
@@ -131,44 +253,15 @@ local function ask(request)
   end)
 end
 
--- u: { name, edit = {trim, start, text, highlights, replace}, show, focus, status, messages, asks,
---      and for kernel.ui: float, complete, history, quickfix, jump }.
-function M.update(u)
-  local lost = false
-  if u.name and (u.edit or u.show) then
-    local buf, created = buffer(u.name)
-    if u.edit then
-      lost = created and (u.edit.start > 0 or u.edit.trim > 0)
-      if lost then
-        -- The user wiped the buffer: ask the host for all of it again.
-        vim.schedule(function()
-          vim.fn['kernel#rpc']('resend', u.name)
-        end)
-      else
-        apply(buf, u.edit)
-      end
-    end
-    if u.show and not lost then
-      local ok, err = pcall(show, buf, u.focus)
-      if not ok then
-        vim.notify('[kernel] cannot open the output window: ' .. tostring(err), vim.log.levels.WARN)
-      end
-    end
-  end
-  if u.state then
-    vim.g.kernel_state = u.state
-    vim.g.kernel_status = u.state.text
-    vim.cmd('redrawstatus!')
-    api.nvim_exec_autocmds('User', { pattern = 'KernelStatusChanged', modeline = false })
-  end
-  for _, m in ipairs(u.messages or {}) do
-    vim.notify(m[1], m[2])
-  end
-  for _, request in ipairs(u.asks or {}) do
-    ask(request)
-  end
-  if u.float or u.complete or u.history or u.quickfix or u.jump then
-    require('kernel.ui').show(u)
+-- KernelAnsi256_<n>, KernelAnsiBg256_<n>, KernelAnsiRGB_<rrggbb>, KernelAnsiBgRGB_<rrggbb>.
+function H.spec(group)
+  local bg, kind, value = group:match('^KernelAnsi(B?g?)(%w+)_(%x+)$')
+  local key = bg == 'Bg' and 'bg' or 'fg'
+  if kind == '256' then
+    local n = tonumber(value)
+    return { [key] = M.xterm[n + 1], ['cterm' .. key] = n, default = true }
+  elseif kind == 'RGB' then
+    return { [key] = '#' .. value, default = true }
   end
 end
 

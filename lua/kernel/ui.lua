@@ -2,13 +2,33 @@
 -- the history buffer, the traceback's quickfix list and jumps from the output to the source.
 -- Each arrives some time after the key press, so each first checks the user is still there.
 
+-- Module definition ==========================================================
 local M = {}
+local H = {}
 
 local api = vim.api
 local output = require('kernel.output')
 local hl = require('kernel.highlights')
 
-local function highlight(buf, highlights)
+--- Show the answers an update holds (float, complete, history, quickfix, jump).
+---@param u table
+function M.show(u)
+  -- Scheduled: complete() and windows need the editor outside this RPC call.
+  vim.schedule(function()
+    for _, kind in ipairs(H.kinds) do
+      if u[kind] then
+        H[kind](u[kind])
+      end
+    end
+  end)
+end
+
+-- Helper data ================================================================
+-- The keys of an update this module shows, in the order it shows them; each has its H function.
+H.kinds = { 'float', 'complete', 'quickfix', 'jump', 'history' }
+
+-- Helper functionality =======================================================
+function H.highlight(buf, highlights)
   for _, h in ipairs(highlights or {}) do
     hl.define(h[4])
     api.nvim_buf_set_extmark(buf, output.ns, h[1], h[2], { end_col = h[3], hl_group = h[4] })
@@ -16,7 +36,7 @@ local function highlight(buf, highlights)
 end
 
 -- The cursor is where it was when the user asked.
-local function still_at(where)
+function H.still_at(where)
   if not where or api.nvim_get_current_win() ~= where.win then
     return false
   end
@@ -26,8 +46,8 @@ end
 
 -- What the kernel knows about the name under the cursor, in a float that closes when the
 -- cursor moves.
-local function float(f)
-  if not still_at(f.where) then
+function H.float(f)
+  if not H.still_at(f.where) then
     return
   end
   local buf = vim.lsp.util.open_floating_preview(output.lines(f.text), '', {
@@ -36,18 +56,18 @@ local function float(f)
     max_width = math.max(40, math.floor(vim.o.columns * 0.8)),
     max_height = math.max(10, math.floor(vim.o.lines * 0.6)),
   })
-  highlight(buf, f.highlights)
+  H.highlight(buf, f.highlights)
 end
 
 -- Completion answered: show the matches if the cursor stayed in Insert mode where it was.
-local function complete(c)
-  if api.nvim_get_mode().mode:sub(1, 1) == 'i' and still_at(c.where) then
+function H.complete(c)
+  if api.nvim_get_mode().mode:sub(1, 1) == 'i' and H.still_at(c.where) then
     vim.fn.complete(c.start + 1, c.items)
   end
 end
 
 -- The frames of the last traceback, mapped to the lines they were sent from.
-local function quickfix(q)
+function H.quickfix(q)
   vim.fn.setqflist({}, ' ', { title = 'kernel traceback', items = q.items })
   if q.open then
     vim.cmd('botright copen')
@@ -55,7 +75,7 @@ local function quickfix(q)
 end
 
 -- <CR> in the output: open the code of the frame, in the window the user came from.
-local function jump(place)
+function H.jump(place)
   if api.nvim_buf_get_name(0):match('^kernel://') then
     vim.cmd('wincmd p')
     if api.nvim_buf_get_name(0):match('^kernel://') then
@@ -71,7 +91,7 @@ local function jump(place)
 end
 
 -- The kernel's input history as cells (`# In [7]:` markers), to read, edit and send again.
-local function history(h)
+function H.history(h)
   local buf = vim.fn.bufnr('^' .. h.name .. '$')
   if buf <= 0 then
     buf = api.nvim_create_buf(false, true)
@@ -97,20 +117,6 @@ local function history(h)
     api.nvim_set_current_buf(buf)
   end
   api.nvim_win_set_cursor(0, { #lines, 0 })
-end
-
-local handlers = { { 'float', float }, { 'complete', complete }, { 'quickfix', quickfix },
-  { 'jump', jump }, { 'history', history } }
-
-function M.show(u)
-  -- Scheduled: complete() and windows need the editor outside this RPC call.
-  vim.schedule(function()
-    for _, h in ipairs(handlers) do
-      if u[h[1]] then
-        h[2](u[h[1]])
-      end
-    end
-  end)
 end
 
 return M

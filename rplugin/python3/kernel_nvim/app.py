@@ -61,18 +61,14 @@ class App:
         for warning in source.warnings():
             session.say(warning, WARN)
         self.active = session
+        self._shown_state = None  # the editor said "connecting" on its own: say it all again
         channel.start()
 
     def disconnect(self) -> None:
+        self._shown_state = None  # the editor said "disconnected" on its own
         session = self.linked()
         session.unlink()
         self._links.pop(id(session), None)
-
-    def output(self) -> None:
-        session = self.active
-        if session is None:
-            raise KernelError("no output yet: use :KernelConnect first")
-        session.show = session.focus = True
 
     def clear(self) -> None:
         if self.active is not None:

@@ -34,7 +34,6 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "connect": Command(App.connect),
     "disconnect": Command(App.disconnect),
-    "output": Command(App.output),
     "clear": Command(App.clear),
     "resend": Command(App.resend),
     "jump": Command(App.jump),
