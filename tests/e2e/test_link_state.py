@@ -154,11 +154,16 @@ def test_disconnect_is_disconnected_before_the_command_returns(
     editor.wait_message("[kernel] not connected: use :KernelConnect first")
 
 
-def test_connect_to_a_missing_file_ends_disconnected(editor: Editor) -> None:
-    editor.nvim.command("KernelConnect nosuchkernel")
-    editor.wait_message("no connection file matches 'nosuchkernel'")
-    wait_for(lambda: editor.status() == "disconnected", what="disconnected again")
-    assert editor.nvim.vars["kernel_state"]["state"] == "disconnected"
+def test_connect_to_a_missing_file_ends_disconnected_every_time(editor: Editor) -> None:
+    # The editor said `connecting` on its own: the host must answer with its state even when,
+    # as far as it knows, the state has not changed since it last sent it.
+    said = "no connection file matches 'nosuchkernel'"
+    for attempt in (1, 2):
+        editor.nvim.command("KernelConnect nosuchkernel")
+        wait_for(lambda n=attempt: editor.messages().count(said) == n, what=f"message {attempt}")
+        settle(editor)
+        wait_for(lambda: editor.status() == "disconnected", what="disconnected again")
+        assert editor.nvim.vars["kernel_state"]["state"] == "disconnected"
 
 
 # Section: the host check
