@@ -108,27 +108,6 @@ function M.clear()
   require('kernel.rpc').notify('clear')
 end
 
---- Define the highlight group `group` if it is a 256-colour or truecolour one not made yet; the
---- 16 named ones are defined in plugin/kernel.vim.
----@param group string
-function M.define(group)
-  if H.defined[group] ~= nil or vim.fn.hlexists(group) == 1 then
-    return
-  end
-  local spec = H.spec(group)
-  if spec then
-    H.defined[group] = spec
-    api.nvim_set_hl(0, group, spec)
-  end
-end
-
---- Define again the groups made so far (:colorscheme cleared them).
-function M.redefine()
-  for group, spec in pairs(H.defined) do
-    api.nvim_set_hl(0, group, spec)
-  end
-end
-
 --- Lines come joined by newlines: one string crosses RPC far cheaper than a list.
 ---@param text string|nil
 ---@return string[]
@@ -136,27 +115,8 @@ function M.lines(text)
   return text and vim.split(text, '\n', { plain = true }) or {}
 end
 
--- The xterm 256-colour palette, for KernelAnsi256_<n>.
-M.xterm = (function()
-  local t = {
-    '#000000', '#cd0000', '#00cd00', '#cdcd00', '#0000ee', '#cd00cd', '#00cdcd', '#e5e5e5',
-    '#7f7f7f', '#ff0000', '#00ff00', '#ffff00', '#5c5cff', '#ff00ff', '#00ffff', '#ffffff',
-  }
-  local levels = { 0, 95, 135, 175, 215, 255 }
-  for i = 0, 215 do
-    local r, g, b = math.floor(i / 36), math.floor(i / 6) % 6, i % 6
-    t[#t + 1] = string.format('#%02x%02x%02x', levels[r + 1], levels[g + 1], levels[b + 1])
-  end
-  for i = 0, 23 do
-    local v = 8 + 10 * i
-    t[#t + 1] = string.format('#%02x%02x%02x', v, v, v)
-  end
-  return t
-end)()
-
 -- Helper data ================================================================
 H.buffers = {} -- buffer name -> bufnr
-H.defined = {} -- dynamic ANSI groups defined so far, re-defined on ColorScheme
 
 -- Helper functionality =======================================================
 function H.say(text, level)
@@ -217,7 +177,7 @@ function H.apply(buf, edit)
     H.set_lines(buf, start, -1, M.lines(edit.text))
   end
   for _, h in ipairs(edit.highlights) do
-    M.define(h[4])
+    require('kernel.highlights').define(h[4])
     api.nvim_buf_set_extmark(buf, M.ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
   end
   local last = api.nvim_buf_line_count(buf)
@@ -251,18 +211,6 @@ function H.ask(request)
       vim.ui.input({ prompt = request.prompt }, answer)
     end
   end)
-end
-
--- KernelAnsi256_<n>, KernelAnsiBg256_<n>, KernelAnsiRGB_<rrggbb>, KernelAnsiBgRGB_<rrggbb>.
-function H.spec(group)
-  local bg, kind, value = group:match('^KernelAnsi(B?g?)(%w+)_(%x+)$')
-  local key = bg == 'Bg' and 'bg' or 'fg'
-  if kind == '256' then
-    local n = tonumber(value)
-    return { [key] = M.xterm[n + 1], ['cterm' .. key] = n, default = true }
-  elseif kind == 'RGB' then
-    return { [key] = '#' .. value, default = true }
-  end
 end
 
 return M

@@ -50,8 +50,8 @@ def test_sends_made_while_connecting_wait_for_the_handshake_and_run_in_order(
     editor.nvim.command(f"KernelConnect {kernel.fragment}")
     editor.nvim.command("KernelExec print('first')")
     editor.nvim.command("KernelExec print('second')")
-    editor.wait_output("second")
-    lines = editor.output()
+    # The line itself, not the header that holds print('second').
+    lines = wait_for(lambda: "second" in editor.output() and editor.output(), what="second")
     assert lines.index("first") < lines.index("second")
     assert "not connected" not in editor.messages()
 
