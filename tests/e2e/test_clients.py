@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from support.editor import Editor
-from support.kernels import Kernel, run_in_console
+from support.kernels import Kernel, owned_kernel, run_in_console
 from support.sandbox import wait_for
 
 
@@ -81,23 +79,14 @@ def test_disconnecting_during_input_leaves_the_kernel_free(editor: Editor, kerne
 
 
 def test_a_restart_by_the_kernels_owner_is_noticed_and_the_count_starts_again(
-    editor: Editor, runtime_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+    editor: Editor, runtime_dir: Path, home: Path
 ) -> None:
-    from jupyter_client import KernelManager
-
-    # The kernel is owned by a manager, as a notebook server or jupyter console owns theirs.
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime_dir))
-    monkeypatch.setenv("IPYTHONDIR", str(home / "ipython"))
-    path = runtime_dir / "kernel-owned.json"
-    manager = KernelManager(connection_file=str(path), kernel_name="python3")
-    manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
-    try:
-        wait_for(lambda: path.exists() and path.stat().st_size > 0, what="connection file")
-        editor.connect(Kernel(path, None))  # type: ignore[arg-type]
+    with owned_kernel(runtime_dir, home, "owned") as kernel:
+        editor.connect(kernel)
         editor.nvim.command("KernelExec x = 1")
         editor.nvim.command("KernelExec print(x)")
         wait_for(lambda: "In [2]: print(x)" in editor.output(), what="second execution")
-        manager.restart_kernel(now=False)
+        kernel.manager.restart_kernel(now=False)
         editor.wait_message("restarted: its variables are gone")
         editor.wait_state("restarted")
         assert "[kernel restarted]" in editor.output()
@@ -105,8 +94,6 @@ def test_a_restart_by_the_kernels_owner_is_noticed_and_the_count_starts_again(
         wait_for(lambda: "In [1]: print('x' in globals())" in editor.output(), what="count 1")
         editor.wait_output("False")
         editor.wait_state("idle")
-    finally:
-        manager.shutdown_kernel(now=True)
 
 
 def test_history_lists_every_clients_inputs_as_cells_that_can_be_sent_again(

@@ -10,8 +10,9 @@ import os
 import signal
 from pathlib import Path
 
-import pytest
-from conftest import Editor, Kernel, wait_for
+from support.editor import Editor
+from support.kernels import Kernel, owned_kernel, start_kernel
+from support.sandbox import wait_for
 
 
 def buffer_lines(editor: Editor, name: str) -> list[str]:
@@ -57,31 +58,21 @@ def test_sends_made_while_connecting_wait_for_the_handshake_and_run_in_order(
 
 
 def test_the_first_run_after_a_restart_keeps_its_output(
-    editor: Editor, runtime_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+    editor: Editor, runtime_dir: Path, home: Path
 ) -> None:
-    from jupyter_client import KernelManager
-
     from kernel_nvim.kernel.sources.existing import load_connection_file, looks_alive
 
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime_dir))
-    monkeypatch.setenv("IPYTHONDIR", str(home / "ipython"))
-    path = runtime_dir / "kernel-restarts.json"
-    manager = KernelManager(connection_file=str(path), kernel_name="python3")
-    manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"])
-    try:
-        wait_for(lambda: path.exists() and path.stat().st_size > 0, what="connection file")
-        editor.connect(Kernel(path, None))  # type: ignore[arg-type]
-        conn = load_connection_file(str(path))
+    with owned_kernel(runtime_dir, home, "restarts") as kernel:
+        editor.connect(kernel)
+        conn = load_connection_file(str(kernel.path))
         for i in range(3):
-            manager.restart_kernel(now=True)
+            kernel.manager.restart_kernel(now=True)
             # Send as soon as the new kernel listens, as a user pressing a key would.
             wait_for(lambda: looks_alive(conn), what="the restarted kernel listening")
             editor.nvim.command(f"KernelExec print('after restart', {i} * 10)")
             editor.wait_output(f"after restart {i * 10}")
             wait_for(lambda: editor.status().endswith(" idle"), what="idle")
         assert not any("no reply" in line and "restart" in line for line in editor.output()[-3:])
-    finally:
-        manager.shutdown_kernel(now=True)
 
 
 def test_a_stopped_kernel_is_unresponsive_and_its_output_resumes_when_it_continues(
@@ -139,8 +130,6 @@ def test_another_clients_code_shows_as_busy_other(editor: Editor, kernel: Kernel
 def test_a_uuid_kernel_has_a_short_name_in_the_status_and_its_full_name_in_the_buffer(
     editor: Editor, runtime_dir: Path, home: Path
 ) -> None:
-    from conftest import start_kernel
-
     uuid_kernel = start_kernel(runtime_dir, home, "f13fc968-b063-4d7e-9a2c-0123456789ab")
     try:
         editor.nvim.command(f"KernelConnect {uuid_kernel.fragment}")

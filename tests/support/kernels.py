@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,3 +74,32 @@ def run_in_console(kernel: Kernel, code: str) -> Any:
         return console.execute_interactive(code, timeout=30)
     finally:
         console.stop_channels()
+
+
+@dataclass
+class OwnedKernel:
+    """A kernel a jupyter_client KernelManager owns, as a notebook server or a console owns
+    theirs: its owner can restart it."""
+
+    path: Path
+    manager: Any
+
+    @property
+    def fragment(self) -> str:
+        return self.path.stem.removeprefix("kernel-")
+
+
+@contextmanager
+def owned_kernel(runtime_dir: Path, home: Path, name: str) -> Iterator[OwnedKernel]:
+    from jupyter_client.manager import KernelManager
+
+    path = runtime_dir / f"kernel-{name}.json"
+    env = {"JUPYTER_RUNTIME_DIR": str(runtime_dir), "IPYTHONDIR": str(home / "ipython")}
+    manager = KernelManager(connection_file=str(path), kernel_name="python3")
+    manager.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"],
+                         env={**os.environ, **env})  # fmt: skip
+    try:
+        wait_for(lambda: path.exists() and path.stat().st_size > 0, what="connection file")
+        yield OwnedKernel(path, manager)
+    finally:
+        manager.shutdown_kernel(now=True)

@@ -44,6 +44,7 @@ class App:
     def connect(self, target: str, cwd: str) -> None:
         from .kernel.sources import existing
 
+        self._shown_state = None  # the editor said "connecting" on its own: say it all again
         path = existing.resolve_connection_file(target, cwd)
         source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
         session = self.sessions.get(source.key)
@@ -61,7 +62,6 @@ class App:
         for warning in source.warnings():
             session.say(warning, WARN)
         self.active = session
-        self._shown_state = None  # the editor said "connecting" on its own: say it all again
         channel.start()
 
     def disconnect(self) -> None:
