@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -201,19 +202,16 @@ def _pack(obj: Any) -> bytes:
 
 def _unpack(data: bytes) -> Any:
     try:
-        value = json.loads(
-            data.decode("utf-8", "replace"),  # bad bytes in output become U+FFFD
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
-        )
+        value = _DECODER.decode(data.decode("utf-8", "replace"))  # bad bytes become U+FFFD
     except (ValueError, RecursionError):  # json nests by recursion: 100,000 "[" overflow it
         raise _malformed("a part is not JSON") from None
-    # Cheap for the common case: the walk visits containers, not characters, and an ASCII str
-    # (one flag in CPython) cannot hold a surrogate; only then are the raw bytes searched.
-    container = isinstance(value, (dict, list))
-    if container and not _ascii_within_depth(value) and _SURROGATE_ESCAPE.search(data):
-        _replace_surrogates(value)
+    # Both checks look at the raw bytes first (C speed), and walk the message only when it
+    # could be nested too deep or could hold a lone surrogate (only a \ud8.. escape can).
+    if isinstance(value, (dict, list)):
+        if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+            _check_depth(value)
+        if b"\\u" in data and _SURROGATE_ESCAPE.search(data):
+            _replace_surrogates(value)
     return value
 
 
@@ -235,6 +233,13 @@ def _bounded_int(text: str) -> int:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Python 3.11 refuses ints of over 4300 digits by itself; older ones need the hook.
+_INT_HOOK = {} if hasattr(sys, "get_int_max_str_digits") else {"parse_int": _bounded_int}
+_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+    **_INT_HOOK,  # type: ignore[arg-type]
+)
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -242,25 +247,17 @@ def _children(node: dict[str, Any] | list[Any]) -> Iterator[tuple[Any, Any]]:
     return iter(node.items()) if isinstance(node, dict) else enumerate(node)
 
 
-def _ascii_within_depth(root: dict[str, Any] | list[Any]) -> bool:
-    """Whether every str in ``root`` is ASCII; InvalidMessage if nested deeper than MAX_DEPTH.
-
-    Iterative: the structure may be nested as deep as json's own recursion allowed.
-    """
-    ascii_only = True
+def _check_depth(root: dict[str, Any] | list[Any]) -> None:
+    """InvalidMessage if ``root`` is nested deeper than MAX_DEPTH. Iterative: the structure may
+    be nested as deep as json's own recursion allowed."""
     stack: list[tuple[Any, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise _malformed("nested too deep")
-        if isinstance(node, dict):
-            ascii_only = ascii_only and all(key.isascii() for key in node)
         for _, value in _children(node):
-            if isinstance(value, str):
-                ascii_only = ascii_only and value.isascii()
-            elif isinstance(value, (dict, list)):
+            if isinstance(value, (dict, list)):
                 stack.append((value, depth + 1))
-    return ascii_only
 
 
 def _replace_surrogates(root: dict[str, Any] | list[Any]) -> None:

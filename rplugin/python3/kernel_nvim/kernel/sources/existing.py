@@ -78,18 +78,16 @@ class ConnectionFileSource:
         from ..zmq_channel import ZmqChannel, ZmqEndpoints
 
         info = self.conn.info
-        # Find the kernel's process while it surely lives: now, beside the handshake, in a
-        # thread (the scan takes ~5 ms), and before the session hears READY, so that a kernel
-        # dying right after is still known to be gone.
-        prover = threading.Thread(target=self._prove, name="kernel.nvim proof", daemon=True)
+        # Find the kernel's process while it surely lives: now, beside the handshake, and again
+        # once it answers if it was not listening yet, each in a thread of its own (the scan
+        # takes 5-50 ms), so that neither READY nor the first output waits for it.
+        self._prove_aside()
 
         def on_events_once_proven(events: list[Event]) -> None:  # in the I/O thread
-            if any(e.kind is EventKind.READY for e in events):
-                prover.join(timeout=1.0)
-                self._prove()  # it was not listening yet at open: it answers now
             on_events(events)
+            if any(e.kind is EventKind.READY for e in events):
+                self._prove_aside()
 
-        prover.start()
         endpoints = ZmqEndpoints(
             transport=info["transport"],
             ip=info["ip"],
@@ -123,6 +121,9 @@ class ConnectionFileSource:
             # Its owner may have restarted it on the same ports: that kernel is not gone.
             self._process = self._find()
             return self._process is None
+
+    def _prove_aside(self) -> None:
+        threading.Thread(target=self._prove, name="kernel.nvim proof", daemon=True).start()
 
     def _prove(self) -> None:
         with self._lock:
