@@ -206,3 +206,45 @@ def test_lone_surrogate_in_the_key_gives_one_line_without_the_key(
     messages = editor.messages()
     assert secret not in messages
     assert "\\udc80" not in messages and "\udc80" not in messages
+
+
+# Section: memory
+
+
+def rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to read memory")
+def test_a_flood_of_invalid_messages_costs_the_editor_no_memory(
+    editor: Editor, fake_kernel: FakeKernel
+) -> None:
+    # Each dropped message used to log a line to the host's stderr, which Neovim buffers.
+    editor.connect(fake_kernel)
+    request = run_by_hand(editor, fake_kernel, "flood()")
+    header, parent = dumps(fake_kernel.header("stream")), dumps(request.header)
+    before = rss_kb(editor.pid())
+    for _ in range(50_000):
+        fake_kernel.send_raw("iopub", header, parent, b"{}", b"not json")
+    finish(fake_kernel, request, "after the flood\n")
+    editor.wait_output("after the flood", timeout=60)
+    assert rss_kb(editor.pid()) - before < 10_000
+    assert_still_linked(editor)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to read memory")
+def test_a_50_mb_line_is_cut_and_costs_the_editor_no_memory(
+    editor: Editor, fake_kernel: FakeKernel
+) -> None:
+    editor.connect(fake_kernel)
+    request = run_by_hand(editor, fake_kernel, "long_line()")
+    before = rss_kb(editor.pid())
+    for _ in range(50):
+        stream(fake_kernel, request, "x" * 1_000_000)
+    finish(fake_kernel, request, "\nafter the long line\n")
+    editor.wait_output("after the long line", timeout=60)
+    assert rss_kb(editor.pid()) - before < 20_000
+    assert any("more bytes]" in line for line in editor.output())
+    assert max(len(line) for line in editor.output()) < 20_000
+    assert_still_linked(editor)
