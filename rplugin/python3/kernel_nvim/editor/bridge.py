@@ -74,7 +74,13 @@ class Bridge:
         return on_events
 
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
-        timer = threading.Timer(seconds, self.nvim.async_call, (func,))
+        def call() -> None:  # in the timer's thread
+            try:
+                self.nvim.async_call(func)
+            except RuntimeError:  # the host's loop is closed: Neovim is exiting
+                pass
+
+        timer = threading.Timer(seconds, call)
         timer.daemon = True
         timer.start()
 

@@ -18,7 +18,7 @@ from ..errors import KernelError
 from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
-from . import assist
+from . import assist, fields
 from .options import Options
 from .requests import Requests
 from .router import Router
@@ -122,11 +122,11 @@ class KernelSession:
         if request is None or self.channel is None:
             return  # answered after a reconnect: that kernel no longer waits for it
         self.channel.send("stdin", "input_reply", {"value": value or ""}, parent=request)
-        execution = self.router.executions.get(_parent_id(request))
+        execution = self.router.executions.get(fields.parent_id(request))
         if execution is not None:
             content = request["content"]
             answer = "" if content.get("password") else (value or "")
-            prompt = content.get("prompt") if isinstance(content.get("prompt"), str) else ""
+            prompt = fields.text(content.get("prompt"))
             self.doc.append(execution.block, [(f"{prompt}{answer}\n", ())])
 
     def inspect(self, code: str, col: int, where: Where) -> None:
@@ -190,10 +190,10 @@ class KernelSession:
     # Events.
 
     def _on_ready(self, msg: Message) -> None:
-        self.status.ready(_text(msg["header"].get("session")))
+        self.status.ready(fields.text(msg["header"].get("session")))
         content = msg["content"]
-        language = _dict(content.get("language_info"))
-        self.language = _text(language.get("name"))
+        language = fields.mapping(content.get("language_info"))
+        self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()
         self.say(f"Connected to {self.source.name} ({_describe(content, language)})")
 
@@ -225,14 +225,14 @@ class KernelSession:
 
     def _on_iopub(self, msg: Message) -> None:
         self.last_heard = self.clock()
-        session = _text(msg["header"].get("session"))
-        parent = _parent_id(msg)
+        session = fields.text(msg["header"].get("session"))
+        parent = fields.parent_id(msg)
         if self.status.is_restart(session):
             self._on_restart(session, parent)
         msg_type, content = msg["msg_type"], msg["content"]
         ours = self._ours(msg)
         if msg_type == "status" and parent:
-            self.status.on_status(parent, _text(content.get("execution_state")), ours)
+            self.status.on_status(parent, fields.text(content.get("execution_state")), ours)
         elif msg_type == "shutdown_reply" and content.get("restart") is False:
             self._on_gone("no reply: the kernel was shut down", f"{self.short} was shut down")
             return
@@ -249,8 +249,8 @@ class KernelSession:
     def _on_error(self, content: Message) -> None:
         if self.options.output_open == "error":
             self.show = True
-        traceback = [t for t in content.get("traceback") or [] if isinstance(t, str)]
-        ename, evalue = _text(content.get("ename")), _text(content.get("evalue"))
+        traceback = [fields.text(t) for t in fields.items(content.get("traceback"))]
+        ename, evalue = fields.text(content.get("ename")), fields.text(content.get("evalue"))
         items = self.sourcemap.on_error(ename, evalue, traceback)
         if items and self.options.error_quickfix:
             self.shows["quickfix"] = {"items": items, "open": False}
@@ -273,14 +273,14 @@ class KernelSession:
             self._ask("restart_probe", {}, end_lost, "kernel_info_request")
 
     def _on_reply(self, msg: Message) -> None:
-        parent = _parent_id(msg)
+        parent = fields.parent_id(msg)
         if not parent or self.requests.on_reply(parent, msg["content"], self.clock()):
             return
         self.status.done(parent)
         self.router.on_reply(parent, msg["content"])
 
     def _on_inspect(self, content: Message, where: Where) -> None:
-        data = _dict(content.get("data"))
+        data = fields.mapping(content.get("data"))
         text = data.get("text/plain") if content.get("found") else None
         if not isinstance(text, str) or not text:
             self.say("nothing known about the name under the cursor")
@@ -330,20 +330,8 @@ class KernelSession:
 
     def _ours(self, msg: Message) -> bool:
         """Caused by us: requests carry their client's session id, ours or another's."""
-        session = _dict(msg.get("parent_header")).get("session")
+        session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
-
-
-def _parent_id(msg: Message) -> str:
-    return _text(_dict(msg.get("parent_header")).get("msg_id"))
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _tidy(code: str) -> str:
@@ -357,8 +345,10 @@ def _tidy(code: str) -> str:
 
 
 def _describe(info: Message, language: dict[str, Any]) -> str:
-    parts = [f"{_text(language.get('name')) or '?'} {_text(language.get('version'))}".strip()]
-    implementation = _text(info.get("implementation"))
+    parts = [
+        f"{fields.text(language.get('name')) or '?'} {fields.text(language.get('version'))}".strip()
+    ]
+    implementation = fields.text(info.get("implementation"))
     if implementation:
-        parts.append(f"{implementation} {_text(info.get('implementation_version'))}".strip())
+        parts.append(f"{implementation} {fields.text(info.get('implementation_version'))}".strip())
     return ", ".join(parts)

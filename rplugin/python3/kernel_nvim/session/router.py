@@ -15,6 +15,7 @@ from ..output import render
 from ..output.ansi import AnsiState
 from ..output.document import Block, OutputDocument
 from ..output.segments import Segment
+from . import fields
 
 Message = dict[str, Any]
 
@@ -56,11 +57,11 @@ class Router:
         content = msg["content"]
         execution = self.executions.get(parent) if parent else None
         if execution is None and msg_type == "execute_input" and other and self.show_other:
-            execution = self._start_other(parent, _text(content.get("code")))
+            execution = self._start_other(parent, fields.text(content.get("code")))
         if execution is None:
             return None
         if msg_type in ("status", "execute_input") and not execution.started_in:
-            execution.started_in = _text(msg["header"].get("session"))
+            execution.started_in = fields.text(msg["header"].get("session"))
         handler = _HANDLERS.get(msg_type)
         if handler is not None:
             handler(self, execution, content)
@@ -76,7 +77,7 @@ class Router:
             return None
         if content.get("status") == "aborted":
             self.doc.note(execution.block, "not run: an earlier execution raised an error")
-        for payload in _list(content.get("payload")):
+        for payload in fields.items(content.get("payload")):
             if isinstance(payload, dict) and payload.get("source") == "page":
                 self._page(execution, payload)
         execution.replied = True
@@ -122,27 +123,27 @@ class Router:
         name = "stderr" if content.get("name") == "stderr" else "stdout"
         state = execution.streams.get(name, AnsiState())
         segments, execution.streams[name] = render.render_stream(
-            name, _text(content.get("text")), state
+            name, fields.text(content.get("text")), state
         )
         self.doc.append(execution.block, segments)
 
     def _result(self, execution: Execution, content: Message) -> None:
-        data = _dict(content.get("data"))
+        data = fields.mapping(content.get("data"))
         self.doc.add_item(execution.block, render.render_result(execution.count, data))
 
     def _display(self, execution: Execution, content: Message) -> None:
-        data = _dict(content.get("data"))
+        data = fields.mapping(content.get("data"))
         self.doc.add_item(execution.block, render.render_display(data))
 
     def _error(self, execution: Execution, content: Message) -> None:
-        traceback = [_text(t) for t in _list(content.get("traceback"))]
+        traceback = [fields.text(t) for t in fields.items(content.get("traceback"))]
         segments = render.render_error(
-            _text(content.get("ename")), _text(content.get("evalue")), traceback
+            fields.text(content.get("ename")), fields.text(content.get("evalue")), traceback
         )
         self.doc.add_item(execution.block, segments)
 
     def _page(self, execution: Execution, payload: Message) -> None:
-        data = _dict(payload.get("data"))
+        data = fields.mapping(payload.get("data"))
         if "text/plain" in data:
             text = {"text/plain": data["text/plain"]}
             self.doc.add_item(execution.block, render.render_display(text))
@@ -166,17 +167,3 @@ def _header(count: int | None, code: str, separated: bool, other: bool) -> list[
     blank: list[Segment] = [("\n", ())] if separated else []
     label: list[Segment] = [("[other] ", ("KernelInfo",))] if other else []
     return blank + label + render.render_input(count, code)
-
-
-# A kernel, or anything that can write to its ports, can send any JSON: each field is checked
-# for its type where it is used, and a wrong one counts as absent.
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..editor.protocol import Ask
+from . import fields
 
 Message = dict[str, Any]
 
@@ -16,10 +17,9 @@ class Stdin:
 
     def on_request(self, msg: Message) -> None:
         content = msg["content"]
-        prompt = content.get("prompt")
         request_id = str(msg["header"]["msg_id"])
         self.waiting[request_id] = msg
-        self.asks.append({"id": request_id, "prompt": prompt if isinstance(prompt, str) else "",
+        self.asks.append({"id": request_id, "prompt": fields.text(content.get("prompt")),
                           "password": bool(content.get("password"))})  # fmt: skip
 
     def answer(self, request_id: str) -> Message | None:
