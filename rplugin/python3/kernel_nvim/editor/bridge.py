@@ -11,6 +11,7 @@ instead of piling up in a socket.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -75,10 +76,9 @@ class Bridge:
 
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
         def call() -> None:  # in the timer's thread
-            try:
+            # A closed loop (Neovim is exiting) raises RuntimeError: nothing is left to do.
+            with contextlib.suppress(RuntimeError):
                 self.nvim.async_call(func)
-            except RuntimeError:  # the host's loop is closed: Neovim is exiting
-                pass
 
         timer = threading.Timer(seconds, call)
         timer.daemon = True
