@@ -5,10 +5,12 @@
 -- there. The keys of an update (rplugin/python3/kernel_nvim/editor/protocol.py's Update; a key
 -- added there is added here), every one optional, meaning "this changed":
 --   name      the output buffer (kernel://...) that edit, show and focus are about
---   edit      {trim, start, replace, highlights, text}: delete `trim` lines at the top, then
---             replace every line from `start` (0-based) with `text`'s lines (joined by "\n";
---             absent: none), unless `replace` is false; highlights are {row from start, start
---             byte, end byte, group}
+--   edit      {trim, start, replace, highlights, text, marks}: delete `trim` lines at the top,
+--             then replace every line from `start` (0-based) with `text`'s lines (joined by
+--             "\n"; absent: none), unless `replace` is false; highlights are {row from start,
+--             start byte, end byte, group}; marks (absent: none) are {row from start, rows, and
+--             block = true (an execution's In [n]: line) or richer = {mimetype, ...} (forms not
+--             shown), syntax = filetype (highlight the rows so)}
 --   show      show `name` in this tab's output window, opening one if there is none
 --   focus     and go to it
 --   linked    the output buffer of the kernel linked now: output windows switch to it
@@ -24,6 +26,10 @@ local H = {}
 local api = vim.api
 
 M.ns = api.nvim_create_namespace('kernel_output')
+-- Where executions start (their In [n]: lines: ]], [[ and folds read them), and the outputs
+-- whose bundle holds more than their text.
+M.blocks = api.nvim_create_namespace('kernel_blocks')
+M.marks = api.nvim_create_namespace('kernel_marks')
 
 --- Apply one update from the host.
 ---@param u table
@@ -169,16 +175,23 @@ function H.apply(buf, edit)
   end
   if edit.trim > 0 then
     api.nvim_buf_clear_namespace(buf, M.ns, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, M.marks, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, M.blocks, 0, edit.trim)
     H.set_lines(buf, 0, edit.trim, {})
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
     api.nvim_buf_clear_namespace(buf, M.ns, start, -1)
+    api.nvim_buf_clear_namespace(buf, M.marks, start, -1)
+    api.nvim_buf_clear_namespace(buf, M.blocks, start, -1)
     H.set_lines(buf, start, -1, M.lines(edit.text))
   end
   for _, h in ipairs(edit.highlights) do
     require('kernel.highlights').define(h[4])
     api.nvim_buf_set_extmark(buf, M.ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
+  end
+  for _, mark in ipairs(edit.marks or {}) do
+    H.mark(buf, start + mark.row, mark)
   end
   local last = api.nvim_buf_line_count(buf)
   for win, at_end in pairs(follow) do
@@ -188,9 +201,21 @@ function H.apply(buf, edit)
   end
 end
 
+-- An execution's start, or an output with forms that are not shown: a quiet note at its end.
+function H.mark(buf, row, mark)
+  local opts = { end_row = row + mark.rows - 1, strict = false }
+  if mark.richer then
+    local forms = table.concat(mark.richer, ' ')
+    opts.virt_text = { { '  ' .. forms, 'KernelRich' } }
+  end
+  api.nvim_buf_set_extmark(buf, mark.block and M.blocks or M.marks, row, 0, opts)
+end
+
 function H.set_lines(buf, first, last, lines)
   if first == 0 and last == -1 then
-    api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
+    for _, ns in ipairs({ M.ns, M.marks, M.blocks }) do
+      api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+    end
   end
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, first, last, false, lines)

@@ -48,6 +48,7 @@ function M.options()
     error_quickfix = H.get(vim.g.kernel_error_quickfix, 0),
     output_open = H.get(vim.g.kernel_output_open, 'always'),
     allow_unsigned = H.get(vim.g.kernel_allow_unsigned, 0),
+    mime_preference = H.get(vim.g.kernel_mime_preference, vim.NIL),
   }
 end
 

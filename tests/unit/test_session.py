@@ -78,20 +78,6 @@ def status(state: str, parent: str, **kw: Any) -> Event:
     return iopub("status", {"execution_state": state}, parent, **kw)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def session(clock: Clock) -> KernelSession:
-    s = KernelSession(Source(), Options(), clock)
-    s.link(FakeChannel())
-    info = message("kernel_info_reply", {"language_info": {"name": "python"}})
-    s.handle(Event(EventKind.READY, "shell", info))
-    return s
-
-
 def channel(s: KernelSession) -> FakeChannel:
     assert isinstance(s.channel, FakeChannel)
     return s.channel

@@ -186,4 +186,5 @@ class App:
     def _apply_options(self, session: KernelSession) -> None:
         session.options = self.options
         session.router.show_other = self.options.show_other_output
+        session.router.preference = self.options.mime_preference
         session.doc.max_lines = self.options.max_lines

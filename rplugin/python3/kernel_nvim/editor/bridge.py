@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..kernel.channel import Event, EventSink
@@ -161,5 +161,6 @@ def _slices(edit: Edit) -> list[Edit]:
     for offset in range(0, max(1, len(edit.lines)), CHUNK_LINES):
         end = offset + CHUNK_LINES
         highlights = [(r - offset, s, e, g) for r, s, e, g in edit.highlights if offset <= r < end]
-        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights))
+        marks = [replace(m, row=m.row - offset) for m in edit.marks if offset <= m.row < end]
+        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights, marks=marks))
     return slices

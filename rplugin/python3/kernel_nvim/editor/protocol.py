@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
-    from ..output.document import Edit
+    from ..output.document import Edit, Mark
 
 # (row relative to the edit's start, start byte, end byte, highlight group)
 Highlight = tuple[int, int, int, str]
@@ -23,8 +23,22 @@ class _EditBase(TypedDict):
     highlights: list[Highlight]
 
 
+class _MarkBase(TypedDict):
+    row: int  # relative to the edit's start, like highlights
+    rows: int  # how many lines it covers
+
+
+class MarkPayload(_MarkBase, total=False):
+    """Kept beside the lines as an extmark: an execution's start, or an output with a bundle."""
+
+    block: bool  # an execution starts here: its ``In [n]:`` line (]], [[, folds)
+    richer: list[str]  # forms of the bundle not shown, richest first (:KernelOpen opens them)
+    syntax: str  # highlight these lines as this filetype (markdown, json, tex)
+
+
 class EditPayload(_EditBase, total=False):
     text: str  # the new lines joined by "\n" (lines never hold a newline); absent: no lines
+    marks: list[MarkPayload]  # for rows from ``start`` on; absent: none
 
 
 class StatePayload(TypedDict):
@@ -105,4 +119,19 @@ def edit_payload(edit: Edit) -> EditPayload:
                             "highlights": edit.highlights}  # fmt: skip
     if edit.lines:
         payload["text"] = "\n".join(edit.lines)
+    if edit.marks:
+        payload["marks"] = [mark_payload(mark) for mark in edit.marks]
+    return payload
+
+
+def mark_payload(mark: Mark) -> MarkPayload:
+    payload: MarkPayload = {"row": mark.row, "rows": mark.rows}
+    rich = mark.rich
+    if rich is None:
+        payload["block"] = True
+        return payload
+    if rich.richer:
+        payload["richer"] = list(rich.richer)
+    if rich.syntax:
+        payload["syntax"] = rich.syntax
     return payload

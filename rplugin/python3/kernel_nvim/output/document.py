@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from . import render
 from .lines import NO_SPANS, Lines, Span, end_line, write
+from .rich import Rich
 from .segments import Segment
 
-__all__ = ["NO_SPANS", "Block", "Edit", "Item", "OutputDocument", "Span"]
+__all__ = ["NO_SPANS", "Block", "Edit", "Item", "Mark", "OutputDocument", "Span"]
 
 
 @dataclass(eq=False)
@@ -32,6 +33,7 @@ class Item:
     lines: int = 0
     stream: bool = False  # stream text: the next stream message may extend it
     live: bool = True  # False once trimmed or cleared away
+    rich: Rich | None = None  # a display's or result's bundle
 
 
 @dataclass(eq=False)
@@ -40,9 +42,20 @@ class Block(Lines):
 
     items: list[Item] = field(default_factory=list)
     closed: bool = False
+    lead: int = 0  # blank lines that separate it from the block before, part of its header
 
     def __post_init__(self) -> None:
         self.items.append(Item(self))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the editor keeps beside lines: where a block starts (``rich`` None), or an item with
+    a bundle (its ``rows`` lines, from ``row`` relative to the edit's start)."""
+
+    row: int
+    rows: int
+    rich: Rich | None = None
 
 
 @dataclass
@@ -56,6 +69,7 @@ class Edit:
     # (row relative to start, start byte, end byte, group)
     highlights: list[tuple[int, int, int, str]]
     replace: bool = True
+    marks: list[Mark] = field(default_factory=list)
 
 
 class OutputDocument:
@@ -80,8 +94,8 @@ class OutputDocument:
         self._max_lines = max(1, value)
         self._enforce_cap()
 
-    def new_block(self, header: list[Segment]) -> Block:
-        block = Block()
+    def new_block(self, header: list[Segment], lead: int = 0) -> Block:
+        block = Block(lead=lead)
         self.blocks.append(block)
         self.set_header(block, header)
         return block
@@ -107,13 +121,19 @@ class OutputDocument:
         self._mark(start + first_changed)
         self._enforce_cap()
 
-    def add_item(self, block: Block, segments: list[Segment], key: str | None = None) -> None:
+    def add_item(
+        self,
+        block: Block,
+        segments: list[Segment],
+        key: str | None = None,
+        rich: Rich | None = None,
+    ) -> None:
         """A result, a display, an error: lines of its own, replaceable by ``key`` if given."""
         start = self._offset(block)
         if start is None:
             return
         end_line(block)  # a partial line of stream text stays the stream's
-        item = Item(block, key)
+        item = Item(block, key, rich=rich)
         block.items.append(item)
         before = len(block)
         write(block, segments, self.max_line_bytes)
@@ -125,9 +145,29 @@ class OutputDocument:
         self._mark(start + before)
         self._enforce_cap()
 
-    def replace_item(self, key: str, segments: list[Segment]) -> int:
+    def replace_item(self, key: str, segments: list[Segment], rich: Rich | None = None) -> int:
         """Put ``segments`` in place of every item added with ``key``; how many there were."""
-        return sum(self._replace(item, segments) for item in list(self._keyed.get(key, [])))
+        items = list(self._keyed.get(key, []))
+        return sum(self._replace(item, segments, rich) for item in items)
+
+    def replace(self, item: Item, segments: list[Segment], rich: Rich | None = None) -> bool:
+        """Put ``segments`` in place of ``item``'s lines; False when it is gone."""
+        return self._replace(item, segments, rich)
+
+    def clear_block(self, block: Block) -> None:
+        """Remove the output of ``block``, keeping its header: ``clear_output``."""
+        start = self._offset(block)
+        header = block.items[0]
+        if start is None or len(block.items) == 1:
+            return
+        removed = len(block) - header.lines
+        del block.texts[header.lines :]
+        del block.spans[header.lines :]
+        end_line(block)
+        self._forget(block.items[1:])
+        del block.items[1:]
+        self._count -= removed
+        self._mark(start + header.lines)
 
     def note(self, block: Block, text: str) -> None:
         """A line about the session (``[no reply: ...]``), never glued to a partial line."""
@@ -159,6 +199,7 @@ class OutputDocument:
         start = self._count if self._dirty is None else self._dirty
         lines: list[str] = []
         highlights: list[tuple[int, int, int, str]] = []
+        marks: list[Mark] = []
         seen = 0
         for block in self.blocks:
             n = len(block)
@@ -169,8 +210,9 @@ class OutputDocument:
                 for i, spans in enumerate(block.spans[first:], first):
                     if spans:
                         highlights.extend((row + i, s, e, g) for s, e, g in spans)
+                _marks(block, row, first, marks)
             seen += n
-        edit = Edit(self._trim, start, lines, highlights)
+        edit = Edit(self._trim, start, lines, highlights, marks=marks)
         self._trim, self._dirty = 0, None
         return edit
 
@@ -191,11 +233,13 @@ class OutputDocument:
         """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
         self._trim, self._dirty = 0, 0
 
-    def _replace(self, item: Item, segments: list[Segment]) -> bool:
+    def _replace(self, item: Item, segments: list[Segment], rich: Rich | None = None) -> bool:
         block = item.block
         start = self._offset(block)
         if start is None or not item.live:
             return False  # trimmed away while an earlier one was replaced
+        if rich is not None:
+            item.rich = rich
         at = sum(other.lines for other in _before(block, item))
         new = Lines()
         write(new, segments, self.max_line_bytes)
@@ -242,6 +286,7 @@ class OutputDocument:
         """``n`` lines went from the top of ``block``: take them from its first items."""
         if not block.texts:
             end_line(block)
+        block.lead = max(0, block.lead - n)
         gone = 0
         for item in block.items:
             if n == 0:
@@ -272,6 +317,19 @@ class OutputDocument:
             else:
                 self._forget(block.items[1:])
         self.blocks = kept
+
+
+def _marks(block: Block, row: int, first: int, marks: list[Mark]) -> None:
+    """The marks of ``block`` on its lines from ``first`` on; ``row`` is its first line's row
+    in the edit (negative when the edit starts inside it)."""
+    header = block.items[0]
+    if header.lines > block.lead >= first:
+        marks.append(Mark(row + block.lead, header.lines - block.lead))
+    at = 0
+    for item in block.items:
+        if item.rich is not None and item.lines and at >= first and item.rich.marked:
+            marks.append(Mark(row + at, item.lines, item.rich))
+        at += item.lines
 
 
 def _before(block: Block, item: Item) -> list[Item]:

@@ -11,6 +11,18 @@ from typing import Any
 
 DEFAULT_MAX_LINES = 20_000
 OUTPUT_OPEN = ("always", "never", "error")
+# What is shown of a bundle, first found first; text/plain wins unless it only names the object.
+MIME_PREFERENCE = (
+    "text/plain",
+    "text/markdown",
+    "text/html",
+    "text/latex",
+    "application/json",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/svg+xml",
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,7 @@ class Options:
     error_quickfix: bool = False  # g:kernel_error_quickfix
     output_open: str = "always"  # g:kernel_output_open: when a send opens the output window
     allow_unsigned: bool = False  # g:kernel_allow_unsigned
+    mime_preference: tuple[str, ...] = MIME_PREFERENCE  # g:kernel_mime_preference
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -30,10 +43,14 @@ class Options:
         output_open = values.get("output_open")
         if not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines <= 0:
             max_lines = DEFAULT_MAX_LINES
+        preference = values.get("mime_preference")
+        if not isinstance(preference, list) or not all(isinstance(m, str) for m in preference):
+            preference = MIME_PREFERENCE
         return cls(
             max_lines=max_lines,
             show_other_output=values.get("show_other_output", 1) != 0,
             error_quickfix=values.get("error_quickfix", 0) == 1,
             output_open=output_open if output_open in OUTPUT_OPEN else "always",
             allow_unsigned=values.get("allow_unsigned", 0) == 1,
+            mime_preference=tuple(preference) or MIME_PREFERENCE,
         )

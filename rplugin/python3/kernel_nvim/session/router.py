@@ -32,6 +32,7 @@ class Execution:
     idle: bool = False  # the idle status (iopub) and the reply (shell) come in either order
     replied: bool = False
     streams: dict[str, AnsiState] = field(default_factory=dict)
+    clear_waits: bool = False  # clear_output(wait=True): clear when the next output comes
 
     @property
     def over(self) -> bool:
@@ -43,10 +44,11 @@ class Router:
         self.doc = doc
         self.executions: dict[str, Execution] = {}
         self.show_other = True
+        self.preference: tuple[str, ...] = ()  # g:kernel_mime_preference
 
     def start(self, msg_id: str, code: str, source: dict[str, Any]) -> Execution:
         separated = len(self.doc) > 0
-        block = self.doc.new_block(_header(None, code, separated, False))
+        block = self.doc.new_block(_header(None, code, separated, False), lead=int(separated))
         execution = Execution(code, block, source, separated)
         self.executions[msg_id] = execution
         return execution
@@ -55,6 +57,9 @@ class Router:
         """Route one iopub message; returns the execution it belongs to, if shown."""
         msg_type = msg["msg_type"]
         content = msg["content"]
+        if msg_type == "update_display_data":
+            self._update_display(msg["content"])  # in whichever block shows it, ended or not
+            return None
         execution = self.executions.get(parent) if parent else None
         if execution is None and msg_type == "execute_input" and other and self.show_other:
             execution = self._start_other(parent, fields.text(content.get("code")))
@@ -64,6 +69,8 @@ class Router:
             execution.started_in = fields.text(msg["header"].get("session"))
         handler = _HANDLERS.get(msg_type)
         if handler is not None:
+            if execution.clear_waits and msg_type in _OUTPUTS:
+                self._clear(execution)
             handler(self, execution, content)
         if msg_type == "status" and content.get("execution_state") == "idle":
             self.doc.finish(execution.block)
@@ -108,7 +115,7 @@ class Router:
 
     def _start_other(self, parent: str, code: str) -> Execution:
         separated = len(self.doc) > 0
-        block = self.doc.new_block(_header(None, code, separated, True))
+        block = self.doc.new_block(_header(None, code, separated, True), lead=int(separated))
         execution = Execution(code, block, {}, separated, other=True)
         self.executions[parent] = execution
         return execution
@@ -128,12 +135,35 @@ class Router:
         self.doc.append(execution.block, segments)
 
     def _result(self, execution: Execution, content: Message) -> None:
-        data = fields.mapping(content.get("data"))
-        self.doc.add_item(execution.block, render.render_result(execution.count, data))
+        segments, rich = self._bundle(content, execution.count, result=True)
+        self.doc.add_item(execution.block, segments, rich=rich)
 
     def _display(self, execution: Execution, content: Message) -> None:
-        data = fields.mapping(content.get("data"))
-        self.doc.add_item(execution.block, render.render_display(data))
+        segments, rich = self._bundle(content)
+        self.doc.add_item(execution.block, segments, _display_id(content), rich)
+
+    def _update_display(self, content: Message) -> None:
+        key = _display_id(content)
+        if key is not None:  # unknown ids are ignored: the item may have been trimmed away
+            segments, rich = self._bundle(content)
+            self.doc.replace_item(key, segments, rich)
+
+    def _bundle(
+        self, content: Message, count: int | None = None, result: bool = False
+    ) -> tuple[list[Segment], render.Rich]:
+        data, metadata = (fields.mapping(content.get(k)) for k in ("data", "metadata"))
+        return render.render_bundle(data, metadata, self.preference, count, result)
+
+    def _clear_output(self, execution: Execution, content: Message) -> None:
+        if content.get("wait") is True:
+            execution.clear_waits = True  # so that a redrawn frame replaces the last at once
+        else:
+            self._clear(execution)
+
+    def _clear(self, execution: Execution) -> None:
+        execution.clear_waits = False
+        execution.streams.clear()
+        self.doc.clear_block(execution.block)
 
     def _error(self, execution: Execution, content: Message) -> None:
         traceback = [fields.text(t) for t in fields.items(content.get("traceback"))]
@@ -160,7 +190,15 @@ _HANDLERS = {
     "execute_result": Router._result,
     "display_data": Router._display,
     "error": Router._error,
+    "clear_output": Router._clear_output,
 }
+# What clear_output clears, and what a clear that waits waits for.
+_OUTPUTS = frozenset(("stream", "execute_result", "display_data", "error"))
+
+
+def _display_id(content: Message) -> str | None:
+    display_id = fields.mapping(content.get("transient")).get("display_id")
+    return display_id if isinstance(display_id, str) and display_id else None
 
 
 def _header(count: int | None, code: str, separated: bool, other: bool) -> list[Segment]:

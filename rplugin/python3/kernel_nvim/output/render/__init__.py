@@ -10,11 +10,14 @@ from typing import Any
 
 from .. import ansi
 from ..ansi import AnsiState
+from ..rich import Rich
 from ..segments import Groups, Segment, merge, sanitize
 
 __all__ = [
     "Groups",
+    "Rich",
     "Segment",
+    "render_bundle",
     "error_summary",
     "render_display",
     "render_error",
@@ -67,6 +70,25 @@ def render_display(data: dict[str, Any]) -> list[Segment]:
         label = "also: " if "text/plain" in data else ""
         segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
     return merge(segments)
+
+
+def render_bundle(
+    data: dict[str, Any],
+    metadata: dict[str, Any],
+    preference: tuple[str, ...] = (),
+    count: int | None = None,
+    result: bool = False,
+) -> tuple[list[Segment], Rich]:
+    """A display_data (or, with ``result``, an execute_result with its ``Out[n]:``): the text of
+    the form that ``preference`` picks from the bundle, and what else the bundle holds."""
+    shown = "text/plain" if "text/plain" in data else ""
+    richer = tuple(sanitize(str(m)) for m in data if m != shown)
+    rich = Rich(dict(data), dict(metadata), shown, richer)
+    if result:
+        return render_result(count, {shown: data[shown]} if shown else {}), rich
+    if shown:
+        return render_display({shown: data[shown]}), rich
+    return render_display(data), rich
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:

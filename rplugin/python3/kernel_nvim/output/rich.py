@@ -1,0 +1,38 @@
+"""What an output holds beyond its text: the bundle it came from, the forms not shown, images.
+
+A display or result is shown as text in the output buffer; a :class:`Rich` rides along with its
+item so that the editor can mark it (richer forms exist), place an image under it, highlight it
+as markdown or json, and open its richest form outside Neovim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image of a bundle, decoded from base64 (or, for SVG, its UTF-8 text)."""
+
+    mimetype: str
+    data: bytes
+    width: int | None = None  # pixels, when the header (or the bundle's metadata) says
+    height: int | None = None
+
+
+@dataclass
+class Rich:
+    """The bundle of one display or result, and how it is shown."""
+
+    bundle: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    shown: str = ""  # the mimetype whose text is in the buffer ("" when none is)
+    richer: tuple[str, ...] = ()  # other forms, richest first, that :KernelOpen can open
+    syntax: str = ""  # the filetype whose highlighting suits the text (markdown, json, tex)
+    image: Image | None = None  # the bundle's image, if any: placed under the item's line
+
+    @property
+    def marked(self) -> bool:
+        """Whether the editor needs to know of this item beyond its lines."""
+        return bool(self.richer or self.syntax or self.image)
