@@ -3,7 +3,9 @@
 While the editor is busy (a slow redraw, a long Lua loop), a flooding kernel keeps sending. The
 stream messages of one execution that arrive meanwhile are merged into one, and only the lines
 the output could still show are kept: what waits stays bounded by the output cap, however long
-the editor is away.
+the editor is away. Output that a ``clear_output`` of its execution clears is dropped as soon as
+the clear takes effect (at once, or with ``wait`` when the next output comes), so an animation
+redrawn thousands of times waits as its last frame.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ class StreamRun:
 class Inbox:
     def __init__(self) -> None:
         self.items: list[tuple[object, Event | StreamRun]] = []
+        self._clear_waits: set[tuple[int, str]] = set()  # (tag, parent) of a clear that waits
 
     def add(self, tag: object, event: Event, max_lines: int) -> None:
+        kind, parent = _output_kind(event)
+        if kind:
+            self._on_output(tag, kind, parent, event)
         key = _stream_key(event)
         if key is None:
             self.items.append((tag, event))
@@ -65,7 +71,48 @@ class Inbox:
 
     def take(self) -> list[tuple[object, Event]]:
         items, self.items = self.items, []
+        self._clear_waits.clear()
         return [(tag, e.merged() if isinstance(e, StreamRun) else e) for tag, e in items]
+
+    def _on_output(self, tag: object, kind: str, parent: str, event: Event) -> None:
+        waiting = (id(tag), parent)
+        if kind == "clear_output":
+            if event.msg["content"].get("wait") is True:
+                self._clear_waits.add(waiting)
+                return
+        elif waiting not in self._clear_waits:
+            return
+        # The clear takes effect now: what it clears need not wait (the last clear stays).
+        self._clear_waits.discard(waiting)
+        kept, last_clear = [], -1
+        for i, (t, e) in enumerate(self.items):
+            if t is tag and _output_kind(_event(e)) == ("clear_output", parent):
+                last_clear = i
+        for i, (t, e) in enumerate(self.items):
+            was = _output_kind(_event(e)) if t is tag else ("", "")
+            if was[1] != parent or not was[0] or (i == last_clear and kind != "clear_output"):
+                kept.append((t, e))
+        self.items = kept
+
+
+def _event(item: Event | StreamRun) -> Event:
+    return item.event if isinstance(item, StreamRun) else item
+
+
+# What clear_output clears, and the clear itself.
+_OUTPUTS = frozenset(("stream", "display_data", "execute_result", "error", "clear_output"))
+
+
+def _output_kind(event: Event) -> tuple[str, str]:
+    """(msg_type, parent msg_id) of an output message or a clear, else ("", "")."""
+    if event.kind is not EventKind.MESSAGE or event.channel != "iopub":
+        return "", ""
+    msg_type = event.msg.get("msg_type")
+    if msg_type not in _OUTPUTS:
+        return "", ""
+    parent = event.msg.get("parent_header")
+    parent_id = parent.get("msg_id") if isinstance(parent, dict) else None
+    return (str(msg_type), parent_id) if isinstance(parent_id, str) and parent_id else ("", "")
 
 
 def _stream_key(event: Event) -> tuple[Any, ...] | None:
