@@ -396,3 +396,14 @@ def test_source_repr_names_the_file_but_never_the_key(tmp_path: Path) -> None:
 
     assert "kernel-1.json" in repr(source)
     assert connection()["key"] not in repr(source)
+
+
+def test_a_kernel_whose_ports_still_accept_is_not_taken_for_gone(
+    tmp_path: Path, listening_port: int
+) -> None:
+    # Its process may be another user's, or stopped: nothing proves it gone.
+    source = source_for(tmp_path, "kernel-1.json", hb_port=listening_port)
+    source._process = None
+    source._find = lambda: None  # type: ignore[method-assign]
+
+    assert source.process_gone() is False

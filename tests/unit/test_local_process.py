@@ -282,15 +282,16 @@ def test_process_gone_only_once_a_proven_kernel_has_exited(
     assert source.process_gone() is True
 
 
-def test_process_gone_is_false_when_no_process_was_ever_proven(
+def test_process_gone_when_never_proven_and_nothing_listens_on_its_ports(
     tmp_path: Path, listen: Callable[..., Listener]
 ) -> None:
+    # Killed within moments of answering, before its process was proven.
     kernel = listen()
     kernel.process.kill()
     kernel.process.wait()
     source = ConnectionFileSource.from_file(str(connection_file(tmp_path, "k.json", kernel.ports)))
 
-    assert source.process_gone() is False
+    assert source.process_gone() is True
 
 
 def test_sock_diag_and_the_proc_tables_see_the_same_listeners(

@@ -146,6 +146,15 @@ def test_the_first_run_after_a_restart_keeps_its_output(session: KernelSession) 
     assert session.status.state is KernelState.IDLE  # the run after it has been made
 
 
+def test_the_restart_notice_stands_above_the_run_that_found_the_new_kernel(
+    session: KernelSession,
+) -> None:
+    run(session, "print('old')", "old\n")
+    run(session, "print('new')", "new\n", session="new-kernel")
+    assert text(session).split("\n") == ["In [1]: print('old')", "old", "",
+        "[kernel restarted]", "", "In [1]: print('new')", "new"]  # fmt: skip
+
+
 def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_probe(
     session: KernelSession,
 ) -> None:
@@ -257,3 +266,11 @@ def test_a_message_whose_parent_msg_id_is_not_text_is_ignored(session: KernelSes
     session.handle(Event(EventKind.MESSAGE, "shell", reply))
     run(session, "print(2)", "2\n")
     assert "2" in text(session).split("\n")
+
+
+def test_an_interrupt_nobody_could_deliver_says_why(session: KernelSession) -> None:
+    session.messages.clear()
+    session.handle(Event(EventKind.INTERRUPT_UNANSWERED))
+    ((text, _),) = session.messages
+    assert text.startswith("[kernel] kernel-6759 did not answer the interrupt request: ")
+    assert "proven" in text and "SIGINT" in text

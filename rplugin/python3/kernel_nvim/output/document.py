@@ -94,9 +94,17 @@ class OutputDocument:
         self._max_lines = max(1, value)
         self._enforce_cap()
 
-    def new_block(self, header: list[Segment], lead: int = 0) -> Block:
+    def new_block(
+        self, header: list[Segment], lead: int = 0, before: Block | None = None
+    ) -> Block:
+        """A block at the end, or in front of ``before`` if that is still shown."""
         block = Block(lead=lead)
-        self.blocks.append(block)
+        at = self._offset(before) if before is not None else None
+        if before is None or at is None:
+            self.blocks.append(block)
+        else:
+            self.blocks.insert(self.blocks.index(before), block)
+            self._mark(at)
         self.set_header(block, header)
         return block
 
@@ -250,6 +258,11 @@ class OutputDocument:
         self._mark(start + at)
         self._enforce_cap()
         return True
+
+    def offset(self, block: Block) -> int:
+        """The first line of ``block``; the end when it is no longer shown."""
+        at = self._offset(block)
+        return self._count if at is None else at
 
     def _offset(self, block: Block) -> int | None:
         seen = 0

@@ -99,7 +99,8 @@ class KernelSession:
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
         elif kind is EventKind.INTERRUPT_UNANSWERED:
-            self.say(f"{self.short} did not answer the interrupt request", WARN)
+            why = "no process here is proven to be it, so none was sent SIGINT"
+            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
 
     # Commands.
 

@@ -108,10 +108,18 @@ class Router:
         return [m for m, e in self.executions.items() if not e.started_in and not e.other]
 
     def notice(self, text: str) -> None:
-        """A line about the session, in a block of its own: ``[kernel restarted]``."""
-        blank: list[Segment] = [("\n", ())] if len(self.doc) else []
-        block = self.doc.new_block(blank + render.render_notice(text))
+        """A line about the session, in a block of its own: ``[kernel restarted]``. It goes in
+        front of the executions still open, which the news is about (they run after it)."""
+        first = next((e for e in self.executions.values() if not e.other), None)
+        at = len(self.doc) if first is None else self.doc.offset(first.block)
+        blank: list[Segment] = [("\n", ())] if at else []
+        block = self.doc.new_block(
+            blank + render.render_notice(text), len(blank), first.block if first else None
+        )
         self.doc.finish(block)
+        if first is not None and not first.separated:
+            first.separated, first.block.lead = True, 1  # the notice now stands above it
+            self._set_header(first)
 
     def _start_other(self, parent: str, code: str) -> Execution:
         separated = len(self.doc) > 0
@@ -123,6 +131,9 @@ class Router:
     def _input(self, execution: Execution, content: Message) -> None:
         count = content.get("execution_count")
         execution.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        self._set_header(execution)
+
+    def _set_header(self, execution: Execution) -> None:
         header = _header(execution.count, execution.code, execution.separated, execution.other)
         self.doc.set_header(execution.block, header)
 

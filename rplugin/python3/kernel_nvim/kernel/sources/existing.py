@@ -115,7 +115,9 @@ class ConnectionFileSource:
         with self._lock:
             if self._process is None:
                 self._process = self._find()  # a stopped kernel still holds its sockets
-                return False
+                # Never proven (it died before the proof ran): gone once nothing listens on
+                # its ports. A stopped kernel's sockets still accept, so it is not taken for dead.
+                return self._process is None and self.conn.is_local and not looks_alive(self.conn)
             if not local_process.is_gone(self._process):
                 return False
             # Its owner may have restarted it on the same ports: that kernel is not gone.
