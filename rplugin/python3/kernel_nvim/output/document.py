@@ -94,9 +94,7 @@ class OutputDocument:
         self._max_lines = max(1, value)
         self._enforce_cap()
 
-    def new_block(
-        self, header: list[Segment], lead: int = 0, before: Block | None = None
-    ) -> Block:
+    def new_block(self, header: list[Segment], lead: int = 0, before: Block | None = None) -> Block:
         """A block at the end, or in front of ``before`` if that is still shown."""
         block = Block(lead=lead)
         at = self._offset(before) if before is not None else None
