@@ -37,6 +37,7 @@ COMMANDS: dict[str, Command] = {
     "clear": Command(App.clear),
     "resend": Command(App.resend),
     "jump": Command(App.jump),
+    "open": Command(App.open),
     "input_reply": Command(App.input_reply),
     "complete": Command(App.complete),
     "complete_connection": Command(App.complete_connection, sync=True),

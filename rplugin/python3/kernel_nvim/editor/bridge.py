@@ -23,6 +23,7 @@ from ..session.inbox import Inbox
 from .protocol import Update, edit_payload
 
 if TYPE_CHECKING:
+    from ..media.worker import Done
     from ..output.document import Edit, OutputDocument
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,17 @@ class Bridge:
     def __init__(
         self,
         nvim: Any,
-        handle: Callable[[object, Event], None],
+        handle: Callable[[object, Event | Done], None],
         compose: Callable[[], list[Part]],
+        flushed: Callable[[], None] = lambda: None,
     ) -> None:
         self.nvim = nvim
         self._handle = handle
         self._compose = compose
+        self._flushed = flushed  # after each flush's update: work that must not delay it
         self._lock = threading.Lock()
         self._inbox = Inbox()
+        self._posted: list[tuple[object, Done]] = []  # finished media jobs
         self._scheduled = False
         self._flushing = False
         self._updating = False
@@ -73,6 +77,17 @@ class Bridge:
             self.nvim.async_call(self._flush)
 
         return on_events
+
+    def post(self, tag: object, done: Done) -> None:
+        """From the media worker's thread: a finished job, handed to ``handle`` in the next
+        flush, like a channel's events."""
+        with self._lock:
+            self._posted.append((tag, done))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        with contextlib.suppress(RuntimeError):  # Neovim is exiting: nothing is left to show
+            self.nvim.async_call(self._flush)
 
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
         def call() -> None:  # in the timer's thread
@@ -109,7 +124,9 @@ class Bridge:
         try:
             while True:
                 with self._lock:
-                    pending = self._inbox.take()
+                    pending: list[tuple[object, Event | Done]] = [*self._inbox.take()]
+                    pending += self._posted
+                    self._posted = []
                     self._scheduled = False
                 if not pending:
                     return
@@ -117,8 +134,10 @@ class Bridge:
                     try:
                         self._handle(tag, event)
                     except Exception:  # one bad event is dropped alone
-                        log.exception("kernel.nvim: cannot handle %s", event.kind)
+                        what = event.kind if isinstance(event, Event) else "a media job"
+                        log.exception("kernel.nvim: cannot handle %s", what)
                 self.update()
+                self._flushed()
         finally:
             self._flushing = False
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from ..output.document import Edit, Mark
+    from ..output.rich import Rich
 
 # (row relative to the edit's start, start byte, end byte, highlight group)
 Highlight = tuple[int, int, int, str]
@@ -28,12 +29,24 @@ class _MarkBase(TypedDict):
     rows: int  # how many lines it covers
 
 
+class ImagePayload(TypedDict, total=False):
+    """An output's image, placed under the output's last line by lua/kernel/media.lua."""
+
+    mimetype: str
+    width: int  # pixels, 0 when unknown
+    height: int
+    file: str  # its private temp file, once written: snacks.nvim and image.nvim place it
+    preview: list[list[tuple[str, list[str]]]]  # once drawn: half-block rows of virt_lines
+    # chunks (text, highlight groups)
+
+
 class MarkPayload(_MarkBase, total=False):
     """Kept beside the lines as an extmark: an execution's start, or an output with a bundle."""
 
     block: bool  # an execution starts here: its ``In [n]:`` line (]], [[, folds)
     richer: list[str]  # forms of the bundle not shown, richest first (:KernelOpen opens them)
     syntax: str  # highlight these lines as this filetype (markdown, json, tex)
+    image: ImagePayload
 
 
 class EditPayload(_EditBase, total=False):
@@ -95,6 +108,15 @@ class QuickfixPayload(TypedDict):
     open: bool
 
 
+class OpenPayload(TypedDict, total=False):
+    """:KernelOpen: a file for vim.ui.open, or text for a scratch buffer in a split."""
+
+    file: str  # a private temp file (an image, an HTML page)
+    name: str  # the scratch buffer's name (kernel-open://3.json) ...
+    text: str  # ... its lines, joined by "\n" ...
+    filetype: str  # ... and its filetype (json, markdown, tex)
+
+
 class Update(TypedDict, total=False):
     name: str  # the output buffer (kernel://...) that `edit`, `show` and `focus` are about
     edit: EditPayload
@@ -109,6 +131,7 @@ class Update(TypedDict, total=False):
     history: HistoryPayload
     quickfix: QuickfixPayload
     jump: QuickfixItem
+    open: OpenPayload
 
 
 def edit_payload(edit: Edit) -> EditPayload:
@@ -134,4 +157,20 @@ def mark_payload(mark: Mark) -> MarkPayload:
         payload["richer"] = list(rich.richer)
     if rich.syntax:
         payload["syntax"] = rich.syntax
+    if rich.image is not None:
+        payload["image"] = image_payload(rich)
+    return payload
+
+
+def image_payload(rich: Rich) -> ImagePayload:
+    """Never the image's bytes: the editor reads its file, or draws its preview."""
+    image = rich.image
+    assert image is not None
+    payload: ImagePayload = {"mimetype": image.mimetype, "width": image.width or 0,
+                             "height": image.height or 0}  # fmt: skip
+    if rich.file:
+        payload["file"] = rich.file
+    if rich.preview:
+        payload["preview"] = [[(text, list(groups)) for text, groups in row]
+                              for row in rich.preview]  # fmt: skip
     return payload

@@ -81,6 +81,7 @@ class OutputDocument:
         self._dirty: int | None = 0  # first line that differs from the editor's copy
         self._trim = 0  # lines to delete at the top of the editor's copy
         self._keyed: dict[str, list[Item]] = {}
+        self._images: list[Item] = []  # items given an image since take_images
 
     def __len__(self) -> int:
         return self._count
@@ -148,6 +149,7 @@ class OutputDocument:
         self._count += item.lines
         if key is not None:
             self._keyed.setdefault(key, []).append(item)
+        self._note_image(item)
         self._mark(start + before)
         self._enforce_cap()
 
@@ -231,6 +233,35 @@ class OutputDocument:
             seen += len(block)
         return None
 
+    # Images: the host's media worker writes and draws them, then their items are sent again.
+
+    def take_images(self) -> list[Item]:
+        """The items given an image since the last call, and still shown."""
+        items, self._images = self._images, []
+        return [item for item in items if item.live and item.lines]
+
+    def item_at(self, line: int) -> Item | None:
+        """The item holding ``line`` (0-based); a block's header is its first item."""
+        found = self.block_at(line)
+        if found is None:
+            return None
+        block, at = found
+        for item in block.items:
+            if at < item.lines:
+                return item
+            at -= item.lines
+        return None
+
+    def touch(self, item: Item) -> None:
+        """``item`` changed beyond its lines (its image was drawn): the editor gets it again."""
+        start = self._offset(item.block)
+        if start is not None and item.live:
+            self._mark(start + sum(other.lines for other in _before(item.block, item)))
+
+    def _note_image(self, item: Item) -> None:
+        if item.rich is not None and item.rich.image is not None:
+            self._images.append(item)
+
     def resend_from(self, line: int) -> None:
         """The editor got the lines before ``line`` of the last edit, not the rest."""
         self._mark(line)
@@ -246,6 +277,7 @@ class OutputDocument:
             return False  # trimmed away while an earlier one was replaced
         if rich is not None:
             item.rich = rich
+            self._note_image(item)
         at = sum(other.lines for other in _before(block, item))
         new = Lines()
         write(new, segments, self.max_line_bytes)

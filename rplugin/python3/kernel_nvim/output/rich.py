@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# An image drawn with half blocks, as Neovim's virt_lines take it: rows of (text, highlight
+# groups) chunks. Made by the host's media worker (media/blocks.py), off the main thread.
+Chunk = tuple[str, tuple[str, ...]]
+Preview = tuple[tuple[Chunk, ...], ...]
+
 
 @dataclass(frozen=True)
 class Image:
@@ -19,6 +24,9 @@ class Image:
     data: bytes
     width: int | None = None  # pixels, when the header (or the bundle's metadata) says
     height: int | None = None
+    # Or, with ``data`` empty, the base64 text as it came: decoding 4 MB takes the main thread
+    # 30 ms, so the media worker does it (media/worker.py image_bytes), when it needs the bytes.
+    encoded: str = ""
 
 
 @dataclass
@@ -31,6 +39,9 @@ class Rich:
     richer: tuple[str, ...] = ()  # other forms, richest first, that :KernelOpen can open
     syntax: str = ""  # the filetype whose highlighting suits the text (markdown, json, tex)
     image: Image | None = None  # the bundle's image, if any: placed under the item's line
+    # Filled in later by the media worker (media/worker.py), then the item is sent again.
+    file: str = ""  # the image written to a private temp file, to place or open
+    preview: Preview = ()  # the image drawn with half blocks, at most g:kernel_image_rows rows
 
     @property
     def marked(self) -> bool:

@@ -11,6 +11,12 @@ from typing import Any
 
 DEFAULT_MAX_LINES = 20_000
 OUTPUT_OPEN = ("always", "never", "error")
+# What the editor wants of an image (lua/kernel/media.lua decides from g:kernel_image): a
+# half-block preview drawn, its file written for snacks.nvim or image.nvim, both (while it is
+# not known yet whether the plugin can draw), or only its line.
+IMAGE = ("blocks", "file", "both", "none")
+IMAGE_ROWS = 20  # g:kernel_image_rows
+IMAGE_COLUMNS = 80  # the output window's width, sent by the editor
 # What is shown of a bundle, first found first; text/plain wins unless it only names the object.
 MIME_PREFERENCE = (
     "text/plain",
@@ -33,6 +39,9 @@ class Options:
     output_open: str = "always"  # g:kernel_output_open: when a send opens the output window
     allow_unsigned: bool = False  # g:kernel_allow_unsigned
     mime_preference: tuple[str, ...] = MIME_PREFERENCE  # g:kernel_mime_preference
+    image: str = "blocks"  # one of IMAGE
+    image_rows: int = IMAGE_ROWS
+    image_columns: int = IMAGE_COLUMNS
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -53,4 +62,14 @@ class Options:
             output_open=output_open if output_open in OUTPUT_OPEN else "always",
             allow_unsigned=values.get("allow_unsigned", 0) == 1,
             mime_preference=tuple(preference) or MIME_PREFERENCE,
+            image=values["image"] if values.get("image") in IMAGE else "blocks",
+            image_rows=_count(values.get("image_rows"), IMAGE_ROWS, 200),
+            image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
         )
+
+
+def _count(value: Any, default: int, most: int) -> int:
+    """A positive int, at most ``most``; anything else is ``default``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return default
+    return min(value, most)
