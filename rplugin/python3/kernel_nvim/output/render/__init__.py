@@ -5,12 +5,14 @@ Everything here is pure: the caller writes the segments into the output buffer.
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
 from typing import Any
 
 from .. import ansi
 from ..ansi import AnsiState
-from ..rich import Rich
+from ..rich import Image, Rich
 from ..segments import Groups, Segment, merge, sanitize
 
 __all__ = [
@@ -84,11 +86,26 @@ def render_bundle(
     shown = "text/plain" if "text/plain" in data else ""
     richer = tuple(sanitize(str(m)) for m in data if m != shown)
     rich = Rich(dict(data), dict(metadata), shown, richer)
+    note = _image_stand_in(data, rich)
     if result:
-        return render_result(count, {shown: data[shown]} if shown else {}), rich
+        return render_result(count, {shown: data[shown]} if shown else {}) + note, rich
     if shown:
-        return render_display({shown: data[shown]}), rich
-    return render_display(data), rich
+        return render_display({shown: data[shown]}) + note, rich
+    return render_display(data) + note, rich
+
+
+def _image_stand_in(data: dict[str, Any], rich: Rich) -> list[Segment]:
+    """STAND-IN until output/render makes image items: a PNG's Rich.image and its line."""
+    encoded = data.get("image/png")
+    try:  # its first 24 bytes (32 base64 digits) say its size; the rest waits for the worker
+        head = base64.b64decode(encoded[:32]) if isinstance(encoded, str) else b""
+    except ValueError:
+        head = b""
+    if head[12:16] != b"IHDR":
+        return []
+    width, height = struct.unpack(">II", head[16:24])
+    rich.image = Image("image/png", b"", width, height, encoded=str(encoded))
+    return [(f"[image/png {width}x{height}]\n", _INFO)]
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
