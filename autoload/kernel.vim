@@ -53,6 +53,15 @@ function! kernel#clear() abort
   lua require('kernel.output').clear()
 endfunction
 
+" :KernelOpen: the host knows what the output on this line holds, and opens it.
+function! kernel#open() abort
+  if bufname('%') !~# '^kernel://'
+    return s:error('nothing to open here: :KernelOpen opens the output under the cursor in '
+          \ . 'an output buffer (kernel://...)')
+  endif
+  call kernel#rpc('open', line('.'), bufname('%'))
+endfunction
+
 " Give a buffer that talks to the kernel `K` and completion, unless the user has their own:
 " a global or buffer map of K, or an 'omnifunc' other than the filetype plugin's default.
 function! kernel#attach() abort

@@ -11,7 +11,7 @@ if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
         \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
-        \ 'KernelHistory', 'KernelTraceback']
+        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen']
     execute 'command! -nargs=* -range' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -35,6 +35,7 @@ command! -bar KernelInterrupt call kernel#rpc('interrupt')
 command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
 command! -bar KernelTraceback call kernel#rpc('traceback')
+command! -bar KernelOpen call kernel#open()
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
 " 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never

@@ -25,6 +25,7 @@ function M.check()
   local report = H.check_python()
   H.check_registered()
   H.check_connections(report)
+  H.check_images()
   H.check_status()
 end
 
@@ -34,8 +35,17 @@ H.packages = {
   { name = 'pynvim', pip = 'pynvim' },
   { name = 'zmq', pip = 'pyzmq' },
   { name = 'jupyter_core', pip = 'jupyter_core' },
+  -- Optional: only the half-block image previews need it (|g:kernel_image|).
+  { name = 'PIL', pip = 'Pillow', optional = 'image previews drawn with half blocks' },
 }
 H.newest_files = 5
+-- What the host makes of images (lua/kernel/media.lua M.host_mode()), in words.
+H.image_modes = {
+  blocks = 'as half-block previews',
+  file = 'by snacks.nvim or image.nvim',
+  both = 'by an image plugin if it can, else as half-block previews',
+  none = 'as their line only',
+}
 
 -- Run by the host program with the arguments: the repo's rplugin/python3, how many files to
 -- describe, then `import name:pip name` of each package. Prints one JSON object as its last line.
@@ -163,6 +173,10 @@ function H.check_python()
     if found.version then
       local libzmq = found.libzmq and (', libzmq ' .. found.libzmq) or ''
       ok(string.format('%s %s%s', package.pip, found.version, libzmq))
+    elseif package.optional then
+      warn(string.format('%s is not installed (optional: %s)', package.pip, package.optional), {
+        string.format('%s -m pip install %s', prog, package.pip),
+      })
     else
       fail(string.format('%s is missing: %s', package.pip, found.error or 'not importable'), {
         string.format('%s -m pip install %s', prog, package.pip),
@@ -205,6 +219,21 @@ function H.check_connections(report)
   info(string.format('%d connection file(s), newest first:', connections.count))
   for _, file in ipairs(connections.newest) do
     info(string.format('  %s (%s)', file.name, file.alive and 'answers' or 'no answer'))
+  end
+end
+
+function H.check_images()
+  start('Images')
+  local choice = vim.g.kernel_image or 'auto'
+  local shown = H.image_modes[require('kernel.media').host_mode()]
+  info(string.format("g:kernel_image = '%s': images are shown %s", choice, shown))
+  for _, plugin in ipairs({ { 'snacks', 'snacks.nvim' }, { 'image', 'image.nvim' } }) do
+    local found = #vim.api.nvim_get_runtime_file('lua/' .. plugin[1] .. '/init.lua', false) > 0
+      or #vim.api.nvim_get_runtime_file('lua/' .. plugin[1] .. '.lua', false) > 0
+    info(string.format('%s: %s', plugin[2], found and 'installed' or 'not installed'))
+  end
+  if not vim.o.termguicolors then
+    info("'termguicolors' is off: no half-block previews, only each image's line")
   end
 end
 

@@ -10,7 +10,10 @@
 --             "\n"; absent: none), unless `replace` is false; highlights are {row from start,
 --             start byte, end byte, group}; marks (absent: none) are {row from start, rows, and
 --             block = true (an execution's In [n]: line) or richer = {mimetype, ...} (forms not
---             shown), syntax = filetype (highlight the rows so)}
+--             shown), syntax = filetype (highlight the rows so), image = {mimetype, width,
+--             height, file (its private temp file, once written), preview (once drawn: rows of
+--             {text, {group, ...}} chunks, virt_lines)}: placed under the mark's last row by
+--             kernel/media.lua}
 --   show      show `name` in this tab's output window, opening one if there is none
 --   focus     and go to it
 --   linked    the output buffer of the kernel linked now: output windows switch to it
@@ -18,6 +21,8 @@
 --   messages  {{'[kernel] ...', vim.log.levels value}, ...}
 --   asks      {{id, prompt, password}, ...}: the kernel waits in input() or getpass()
 --   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
+--   open      :KernelOpen's answer, {file} for vim.ui.open or {name, text, filetype} for a
+--             scratch buffer: done by kernel/media.lua
 
 -- Module definition ==========================================================
 local M = {}
@@ -66,6 +71,9 @@ function M.update(u)
   end
   if u.float or u.complete or u.history or u.quickfix or u.jump then
     require('kernel.ui').show(u)
+  end
+  if u.open then
+    require('kernel.media').open(u.open)
   end
 end
 
@@ -139,10 +147,16 @@ function H.create(name)
   bo.buftype, bo.bufhidden, bo.swapfile, bo.buflisted = 'nofile', 'hide', false, false
   bo.undolevels = -1 -- a million lines of output must not be kept twice
   bo.modifiable = false
-  -- On a traceback's line: open the code it names (the host knows which cell came from where).
+  -- On a traceback's line: open the code it names (the host knows which cell came from where);
+  -- on an image or other rich output: open it, as gx does.
   vim.keymap.set('n', '<CR>', function()
     require('kernel.rpc').notify('jump', vim.fn.line('.'), name)
-  end, { buffer = buf, desc = 'kernel.nvim: go to the code of this traceback frame' })
+  end, { buffer = buf, desc = 'kernel.nvim: open this output, or go to the code of this frame' })
+  -- gx opens the output outside Neovim (an image in the viewer, HTML in the browser), as <CR>
+  -- does where there is no traceback frame to go to.
+  vim.keymap.set('n', 'gx', function()
+    require('kernel.rpc').notify('open', vim.fn.line('.'), name)
+  end, { buffer = buf, desc = 'kernel.nvim: open this output outside Neovim' })
   vim.keymap.set('n', 'q', function()
     require('kernel.window').close(api.nvim_get_current_win())
   end, { buffer = buf, nowait = true, desc = 'kernel.nvim: close the output window' })
@@ -174,6 +188,7 @@ function H.apply(buf, edit)
     follow[win] = api.nvim_win_get_cursor(win)[1] >= count
   end
   if edit.trim > 0 then
+    H.forget_images(buf, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.ns, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.marks, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.blocks, 0, edit.trim)
@@ -181,6 +196,7 @@ function H.apply(buf, edit)
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
+    H.forget_images(buf, start)
     api.nvim_buf_clear_namespace(buf, M.ns, start, -1)
     api.nvim_buf_clear_namespace(buf, M.marks, start, -1)
     api.nvim_buf_clear_namespace(buf, M.blocks, start, -1)
@@ -209,10 +225,21 @@ function H.mark(buf, row, mark)
     opts.virt_text = { { '  ' .. forms, 'KernelRich' } }
   end
   api.nvim_buf_set_extmark(buf, mark.block and M.blocks or M.marks, row, 0, opts)
+  if mark.image then
+    require('kernel.media').place(buf, row + mark.rows - 1, mark.image)
+  end
+end
+
+-- Images go with their lines (none were placed while kernel/media.lua was not loaded).
+function H.forget_images(buf, first, last)
+  if package.loaded['kernel.media'] then
+    require('kernel.media').forget(buf, first, last)
+  end
 end
 
 function H.set_lines(buf, first, last, lines)
   if first == 0 and last == -1 then
+    H.forget_images(buf, 0)
     for _, ns in ipairs({ M.ns, M.marks, M.blocks }) do
       api.nvim_buf_clear_namespace(buf, ns, 0, -1)
     end
