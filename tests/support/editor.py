@@ -89,6 +89,10 @@ class Editor:
         return int(self.nvim.call("getpid"))
 
     def close(self) -> None:
+        """Quit Neovim; again (a test closed it, then its fixture) does nothing."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             self.nvim.command("qa!", async_=True)
             self.nvim.close()
