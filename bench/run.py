@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import images as image_output
 import live as live_output
 from harness import (
     PYTHON,
@@ -53,6 +54,7 @@ class Counts:
     block: int = 10
     floods: int = 5
     animations: int = 3
+    images: int = 5
     interrupts: int = 5
     startups: int = 10
     colds: int = 5
@@ -61,8 +63,8 @@ class Counts:
     big_flood: int = 1_000_000
 
 
-QUICK = Counts(sends=10, block=5, floods=1, animations=1, interrupts=2, startups=3, colds=2,
-               big_flood=200_000)  # fmt: skip
+QUICK = Counts(sends=10, block=5, floods=1, animations=1, images=2, interrupts=2, startups=3,
+               colds=2, big_flood=200_000)  # fmt: skip
 
 
 @dataclass
@@ -393,6 +395,18 @@ def live_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def image_rows(r: dict[str, Any]) -> list[Row]:
+    m = r["images"]
+    line, small = m["plugin"]["median"], m["small"]["median"]
+    added, size = line - small, f"{m['png_mb']:.1f} MB PNG"
+    return [
+        Row(f"{size}: display -> its line visible", line, m["floor"]["median"]),
+        Row(f"{size}: its line after a bare client has it", line - m["floor"]["median"]),
+        Row(f"{size}: added to its line (vs 8x8 PNG)", added, None, "<= 100 ms", added <= 100),
+        Row(f"{size}: decode + half blocks (worker)", m["decode"]["median"]),
+    ]
+
+
 def memory_rows(r: dict[str, Any]) -> list[Row]:
     m = r["memory"]
     g = m["growth_mb"]
@@ -436,6 +450,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "flood": flood_rows,
     "interrupt": interrupt_rows,
     "live": live_rows,
+    "images": image_rows,
     "memory": memory_rows,
     "startup": startup_rows,
     "cold": cold_rows,
@@ -476,7 +491,8 @@ def measure(name: str, results: dict[str, Any], run: Callable[[], Any]) -> None:
         results.setdefault("errors", {})[name] = repr(e)
 
 
-SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "memory", "startup", "cold"]
+SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "images", "memory", "startup",
+             "cold"]  # fmt: skip
 
 
 def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
@@ -498,9 +514,16 @@ def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
                     lambda floor, plugin: alternate(ed, kernel, c.animations, floor, plugin),
                     summary,
                 ),  # fmt: skip
+                "images": lambda: image_output.images(
+                    ed,
+                    bare,
+                    lambda floor, plugin: alternate(ed, kernel, c.images, floor, plugin),
+                    summary,
+                    c.images,
+                ),  # fmt: skip
                 "memory": lambda: memory(ed, c),
             }
-            for name in SCENARIOS[:6]:
+            for name in SCENARIOS[:7]:
                 if name in only:
                     measure(name, results, on_editor[name])
         if "startup" in only:
