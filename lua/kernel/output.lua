@@ -146,6 +146,7 @@ function H.create(name)
   vim.keymap.set('n', 'q', function()
     require('kernel.window').close(api.nvim_get_current_win())
   end, { buffer = buf, nowait = true, desc = 'kernel.nvim: close the output window' })
+  require('kernel.blocks').attach(buf) -- ]], [[, yo, a fold per execution
   H.buffers[name] = buf
   return buf
 end
@@ -192,6 +193,9 @@ function H.apply(buf, edit)
   end
   for _, mark in ipairs(edit.marks or {}) do
     H.mark(buf, start + mark.row, mark)
+  end
+  if edit.replace then
+    require('kernel.blocks').refold(buf, start) -- once the marks of the new lines are there
   end
   local last = api.nvim_buf_line_count(buf)
   for win, at_end in pairs(follow) do
