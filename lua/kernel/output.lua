@@ -18,6 +18,9 @@
 --   messages  {{'[kernel] ...', vim.log.levels value}, ...}
 --   asks      {{id, prompt, password}, ...}: the kernel waits in input() or getpass()
 --   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
+--   inline    {{buffer, anchor, text, error}, ...}: a result (error = false) or an error, one
+--             line, for the extmark `anchor` that kernel#send() placed at the end of the code
+--             sent in `buffer` (g:kernel_inline; shown by kernel/inline.lua)
 
 -- Module definition ==========================================================
 local M = {}
@@ -66,6 +69,9 @@ function M.update(u)
   end
   if u.float or u.complete or u.history or u.quickfix or u.jump then
     require('kernel.ui').show(u)
+  end
+  if u.inline then
+    require('kernel.inline').show(u.inline)
   end
 end
 

@@ -49,6 +49,7 @@ function M.options()
     output_open = H.get(vim.g.kernel_output_open, 'always'),
     allow_unsigned = H.get(vim.g.kernel_allow_unsigned, 0),
     mime_preference = H.get(vim.g.kernel_mime_preference, vim.NIL),
+    inline = H.get(vim.g.kernel_inline, 0),
   }
 end
 

@@ -1,5 +1,5 @@
-"""End to end: the output buffer as a place to work (`]]`, `[[`, a fold per execution, `yo`) —
-a real Neovim and a real kernel.
+"""End to end: the output buffer as a place to work (`]]`, `[[`, a fold per execution, `yo`) and
+results shown inline in the source (g:kernel_inline) — a real Neovim and a real kernel.
 
 Keys go in through nvim_input, as a user types them. Three executions make the output:
     1  In [n]: print('a1')       4  In [n]: print('b1'); print('b2')     8  In [n]: print('c1')
@@ -11,6 +11,7 @@ Keys go in through nvim_input, as a user types them. Three executions make the o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from support.editor import Editor
 from support.kernels import Kernel
@@ -20,6 +21,11 @@ THREE = ["print('a1')", "print('b1'); print('b2')", "print('c1')"]
 STARTS = [1, 4, 8]  # the In [n]: lines of the three executions
 
 # Section: helpers
+
+
+def settle(editor: Editor) -> None:
+    """Wait until the host has handled every call made before: a request queues behind them."""
+    editor.nvim.call("KernelRpcSync", "complete_connection", {}, "")
 
 
 def run_three(editor: Editor, kernel: Kernel) -> None:
@@ -42,6 +48,30 @@ def keys_then_line(editor: Editor, keys: str, want: int) -> None:
     editor.feed(keys)
     wait_for(lambda: line(editor) == want, 5, f"line {want} after {keys!r} (at {line(editor)})")
     assert editor.nvim.current.line.startswith("In [")
+
+
+def inline_marks(editor: Editor, row: int = -1) -> list[Any]:
+    """The extmarks of namespace kernel_inline in the current buffer (on 0-based `row`, or all):
+    [row, virt_text text or None], [] when the namespace does not exist."""
+    return list(editor.nvim.exec_lua(
+        "local ns = vim.api.nvim_get_namespaces().kernel_inline"
+        " if not ns then return {} end"
+        " local row = ... local from, to = 0, -1"
+        " if row >= 0 then from, to = {row, 0}, {row, -1} end"
+        " local out = {}"
+        " for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, from, to, {details = true})) do"
+        "  local vt = m[4].virt_text"
+        "  out[#out + 1] = {m[2], vt and vt[1][1] or vim.NIL, vt and vt[1][2] or vim.NIL} end"
+        " return out",
+        row,
+    ))  # fmt: skip
+
+
+def wait_inline(editor: Editor, row: int, text: str) -> list[Any]:
+    def shown() -> list[Any]:
+        return [m for m in inline_marks(editor, row) if m[1] is not None and text in m[1]]
+
+    return wait_for(shown, what=f"{text!r} inline on row {row}: {inline_marks(editor)!r}")
 
 
 # Section: ]] and [[
@@ -203,3 +233,54 @@ def test_yo_on_an_execution_without_output_says_so(editor: Editor, kernel: Kerne
     editor.feed("yo")
     editor.wait_message("[kernel] no output to yank here")
     assert register(editor, '"') == ("kept", "v")
+
+
+# Section: g:kernel_inline
+
+
+def test_inline_shows_the_result_at_the_end_of_the_last_line_sent(
+    editor: Editor, kernel: Kernel
+) -> None:
+    editor.nvim.vars["kernel_inline"] = 1
+    editor.connect(kernel)
+    editor.set_lines(["1+1", "", "y_workplace = 20", "y_workplace * 2 + 1", "", "# next"])
+    editor.feed("\\l")
+    assert wait_inline(editor, 0, "2")[0][1:] == ["⇒ 2", "KernelInlineResult"]
+    editor.nvim.command("3,5KernelSend")  # the answer goes after the code, not on the blank
+    assert wait_inline(editor, 3, "41")[0][1] == "⇒ 41"
+    assert [m[0] for m in inline_marks(editor)] == [0, 3]
+
+
+def test_inline_shows_an_error_by_its_name(editor: Editor, kernel: Kernel) -> None:
+    editor.nvim.vars["kernel_inline"] = 1
+    editor.connect(kernel)
+    editor.set_lines(["1/0"])
+    editor.feed("\\l")
+    mark = wait_inline(editor, 0, "ZeroDivisionError")[0]
+    assert mark[1:] == ["✗ ZeroDivisionError: division by zero", "KernelInlineError"]
+
+
+def test_sending_the_lines_again_replaces_what_they_show(editor: Editor, kernel: Kernel) -> None:
+    editor.nvim.vars["kernel_inline"] = 1
+    editor.connect(kernel)
+    editor.set_lines(["n_workplace = globals().get('n_workplace', 0) + 1; n_workplace * 100"])
+    editor.feed("\\l")
+    before = int(wait_inline(editor, 0, "00")[0][1].split()[-1])
+    # Cleared as the send happens, before any answer could come.
+    shown = editor.nvim.exec_lua(
+        "vim.cmd('KernelSend') local ns = vim.api.nvim_get_namespaces().kernel_inline"
+        " return vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, {details = true})"
+    )
+    assert [[m[1], m[3].get("virt_text")] for m in shown] == [[0, None]]  # the anchor, bare
+    wait_inline(editor, 0, str(before + 100))
+    assert len(inline_marks(editor)) == 1
+
+
+def test_inline_is_off_by_default(editor: Editor, kernel: Kernel) -> None:
+    editor.connect(kernel)
+    editor.set_lines(["1+1"])
+    editor.feed("\\l")
+    editor.wait_output("Out[")
+    editor.wait_state("idle")
+    settle(editor)
+    assert inline_marks(editor) == []

@@ -33,6 +33,7 @@ class Options:
     output_open: str = "always"  # g:kernel_output_open: when a send opens the output window
     allow_unsigned: bool = False  # g:kernel_allow_unsigned
     mime_preference: tuple[str, ...] = MIME_PREFERENCE  # g:kernel_mime_preference
+    inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -53,4 +54,5 @@ class Options:
             output_open=output_open if output_open in OUTPUT_OPEN else "always",
             allow_unsigned=values.get("allow_unsigned", 0) == 1,
             mime_preference=tuple(preference) or MIME_PREFERENCE,
+            inline=values.get("inline", 0) == 1,
         )
