@@ -94,11 +94,21 @@ endfunction
 
 " Section: Sending
 
+" kernel#send({code} [, {first} [, {last}]]): the code, and the lines it came from (0: none).
 function! kernel#send(code, ...) abort
   if s:state() ==# 'disconnected'
     return s:error('not connected: use :KernelConnect first')
   endif
-  let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': get(a:000, 0, line('.'))}
+  let first = get(a:000, 0, line('.'))
+  let last = max([first, get(a:000, 1, first)])
+  let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': first, 'last': last}
+  if first > 0
+    " What an earlier run of these lines showed goes now; g:kernel_inline gets an anchor.
+    let anchor = v:lua.require'kernel.inline'.sent(source.buffer, first, last)
+    if anchor isnot v:null
+      let source.anchor = anchor
+    endif
+  endif
   call kernel#attach()
   call kernel#rpc('send', a:code, source)
 endfunction
@@ -118,14 +128,14 @@ function! kernel#send_lines(first, last) abort
     return
   endif
   let last = min([a:last, line('$')])
-  call kernel#send(join(getline(a:first, last), "\n"), a:first)
+  call kernel#send(join(getline(a:first, last), "\n"), a:first, last)
 endfunction
 
 function! kernel#send_selection() abort
   if s:in_output()
     return
   endif
-  call kernel#send(s:yank('gv'), line("'<"))
+  call kernel#send(s:yank('gv'), line("'<"), line("'>"))
 endfunction
 
 " The operator: `<Plug>(KernelSendMotion)ip` sends a paragraph, and `.` sends again.
@@ -138,13 +148,13 @@ function! kernel#send_motion(...) abort
   endif
   let command = {'line': "'[V']", 'char': '`[v`]', 'block': "`[\<C-v>`]"}[a:1]
   let text = s:yank(command)
-  let first = line("'[")
+  let [first, last] = [line("'["), line("']")]
   if exists('s:view')
     call winrestview(s:view)
     unlet s:view
   endif
   if !s:in_output()
-    call kernel#send(text, first)
+    call kernel#send(text, first, last)
   endif
 endfunction
 

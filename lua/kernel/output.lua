@@ -23,6 +23,9 @@
 --   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
 --   open      :KernelOpen's answer, {file} for vim.ui.open or {name, text, filetype} for a
 --             scratch buffer: done by kernel/media.lua
+--   inline    {{buffer, anchor, text, error}, ...}: a result (error = false) or an error, one
+--             line, for the extmark `anchor` that kernel#send() placed at the end of the code
+--             sent in `buffer` (g:kernel_inline; shown by kernel/inline.lua)
 
 -- Module definition ==========================================================
 local M = {}
@@ -74,6 +77,9 @@ function M.update(u)
   end
   if u.open then
     require('kernel.media').open(u.open)
+  end
+  if u.inline then
+    require('kernel.inline').show(u.inline)
   end
 end
 
@@ -160,6 +166,7 @@ function H.create(name)
   vim.keymap.set('n', 'q', function()
     require('kernel.window').close(api.nvim_get_current_win())
   end, { buffer = buf, nowait = true, desc = 'kernel.nvim: close the output window' })
+  require('kernel.blocks').attach(buf) -- ]], [[, yo, a fold per execution
   H.buffers[name] = buf
   return buf
 end
@@ -208,6 +215,9 @@ function H.apply(buf, edit)
   end
   for _, mark in ipairs(edit.marks or {}) do
     H.mark(buf, start + mark.row, mark)
+  end
+  if edit.replace then
+    require('kernel.blocks').refold(buf, start) -- once the marks of the new lines are there
   end
   local last = api.nvim_buf_line_count(buf)
   for win, at_end in pairs(follow) do

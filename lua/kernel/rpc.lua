@@ -52,6 +52,7 @@ function M.options()
     image = require('kernel.media').host_mode(),
     image_rows = H.get(vim.g.kernel_image_rows, 20),
     image_columns = H.image_columns(),
+    inline = H.get(vim.g.kernel_inline, 0),
   }
 end
 

@@ -117,6 +117,15 @@ class OpenPayload(TypedDict, total=False):
     filetype: str  # ... and its filetype (json, markdown, tex)
 
 
+class InlinePayload(TypedDict):
+    """A result or an error, one line, at the end of the code that made it (g:kernel_inline)."""
+
+    buffer: int  # the source buffer the code was sent from
+    anchor: int  # the extmark (namespace kernel_inline) kernel#send() put on its last code line
+    text: str  # the result's first line of text/plain, or ``ename: evalue``
+    error: bool
+
+
 class Update(TypedDict, total=False):
     name: str  # the output buffer (kernel://...) that `edit`, `show` and `focus` are about
     edit: EditPayload
@@ -132,6 +141,7 @@ class Update(TypedDict, total=False):
     quickfix: QuickfixPayload
     jump: QuickfixItem
     open: OpenPayload
+    inline: list[InlinePayload]  # in the order the kernel sent them
 
 
 def edit_payload(edit: Edit) -> EditPayload:

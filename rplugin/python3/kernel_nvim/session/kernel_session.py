@@ -13,12 +13,12 @@ import textwrap
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..editor.protocol import StatePayload, Where, edit_payload
+from ..editor.protocol import InlinePayload, StatePayload, Where, edit_payload
 from ..errors import KernelError
 from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
-from . import assist, fields
+from . import assist, fields, inline
 from .options import Options
 from .requests import Requests
 from .router import Router
@@ -246,6 +246,8 @@ class KernelSession:
                 self.sourcemap.record(execution.count, execution.source)
         elif msg_type == "error":
             self._on_error(content)
+        if self.options.inline and msg_type in inline.SHOWN:
+            self._inline(inline.answer(execution.source, msg_type, content))
 
     def _on_error(self, content: Message) -> None:
         if self.options.output_open == "error":
@@ -255,6 +257,10 @@ class KernelSession:
         items = self.sourcemap.on_error(ename, evalue, traceback)
         if items and self.options.error_quickfix:
             self.shows["quickfix"] = {"items": items, "open": False}
+
+    def _inline(self, answer: InlinePayload | None) -> None:
+        if answer is not None:
+            self.shows.setdefault("inline", []).append(answer)
 
     def _on_restart(self, session: str, parent: str) -> None:
         """The kernel's owner restarted it (or a new kernel took its connection file)."""

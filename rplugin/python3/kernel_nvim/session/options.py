@@ -42,6 +42,7 @@ class Options:
     image: str = "blocks"  # one of IMAGE
     image_rows: int = IMAGE_ROWS
     image_columns: int = IMAGE_COLUMNS
+    inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -65,6 +66,7 @@ class Options:
             image=values["image"] if values.get("image") in IMAGE else "blocks",
             image_rows=_count(values.get("image_rows"), IMAGE_ROWS, 200),
             image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
+            inline=values.get("inline", 0) == 1,
         )
 
 
