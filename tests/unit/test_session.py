@@ -155,7 +155,7 @@ def test_the_restart_notice_stands_above_the_run_that_found_the_new_kernel(
         "[kernel restarted]", "", "In [1]: print('new')", "new"]  # fmt: skip
 
 
-def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_probe(
+def test_a_send_lost_in_a_restart_is_sent_again_once_the_new_kernel_answers_a_probe(
     session: KernelSession,
 ) -> None:
     session.send("lost = 1", {})
@@ -164,8 +164,31 @@ def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_prob
     assert lost in session.router.executions  # the new kernel may still run it
     probe = channel(session).last("kernel_info_request")
     session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session="new-kernel"))
-    assert lost not in session.router.executions
+    again = channel(session).last("execute_request")
+    assert again != lost and list(session.router.executions) == [again]
+    assert channel(session).sent[-1][2]["code"] == "lost = 1"
+    assert "no reply" not in text(session)
+
+
+def test_a_send_lost_twice_in_restarts_is_ended(session: KernelSession) -> None:
+    session.send("lost = 1", {})
+    for kernel in ("second-kernel", "third-kernel"):
+        session.handle(iopub("status", {"execution_state": "starting"}, session=kernel))
+        probe = channel(session).last("kernel_info_request")
+        session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session=kernel))
+    assert session.router.executions == {}
     assert "[no reply: the kernel restarted]" in text(session)
+
+
+def test_a_send_answered_before_the_probe_is_not_sent_again(session: KernelSession) -> None:
+    session.send("x = 1", {})
+    sent = channel(session).last("execute_request")
+    session.handle(iopub("status", {"execution_state": "starting"}, session="new-kernel"))
+    probe = channel(session).last("kernel_info_request")
+    # Its iopub messages may trail the shell's: the reply before the probe's says it ran.
+    session.handle(shell("execute_reply", {"status": "ok"}, sent, session="new-kernel"))
+    session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session="new-kernel"))
+    assert channel(session).last("execute_request") == sent
 
 
 def test_busy_of_another_client_is_shown_as_busy_other(session: KernelSession) -> None:

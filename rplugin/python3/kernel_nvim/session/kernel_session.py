@@ -108,9 +108,7 @@ class KernelSession:
         code = _tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": True, "stop_on_error": True}  # fmt: skip
-        msg_id = self._channel().send("shell", "execute_request", content)
+        msg_id = self._channel().send("shell", "execute_request", _execute(code))
         self.router.start(msg_id, code, source)
         self.show = self.show or self.options.output_open == "always"
 
@@ -271,13 +269,14 @@ class KernelSession:
         self.router.notice("kernel restarted")
         self.say(f"{self.short} restarted: its variables are gone", WARN)
         if unstarted:
-            # Sent around the restart: the new kernel may have them. It handles shell requests
-            # in order, so once it answers one sent now, those it has not started were lost.
-            def end_lost(_: Message) -> None:
-                lost = [m for m in unstarted if not self._started(m)]
-                self.router.end("no reply: the kernel restarted", lost)
+            # Sent around the restart: the new kernel may have them. It answers shell requests
+            # in order, so those with no word by the time it answers one sent now never reached
+            # it (lost with the old process's connection): never run, they are sent again, once.
+            def resend_lost(_: Message) -> None:
+                for msg_id in [m for m in unstarted if not self._started(m)]:
+                    self._resend(msg_id)
 
-            self._ask("restart_probe", {}, end_lost, "kernel_info_request")
+            self._ask("restart_probe", {}, resend_lost, "kernel_info_request")
 
     def _on_reply(self, msg: Message) -> None:
         parent = fields.parent_id(msg)
@@ -333,12 +332,26 @@ class KernelSession:
 
     def _started(self, msg_id: str) -> bool:
         execution = self.router.executions.get(msg_id)
-        return execution is None or bool(execution.started_in)
+        return execution is None or bool(execution.started_in) or execution.replied
+
+    def _resend(self, msg_id: str) -> None:
+        execution = self.router.executions[msg_id]
+        if execution.resent or self.channel is None:
+            self.router.end("no reply: the kernel restarted", [msg_id])
+            return
+        execution.resent = True
+        again = self.channel.send("shell", "execute_request", _execute(execution.code))
+        self.router.executions[again] = self.router.executions.pop(msg_id)
 
     def _ours(self, msg: Message) -> bool:
         """Caused by us: requests carry their client's session id, ours or another's."""
         session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
+
+
+def _execute(code: str) -> Message:
+    return {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+            "allow_stdin": True, "stop_on_error": True}  # fmt: skip
 
 
 def _tidy(code: str) -> str:

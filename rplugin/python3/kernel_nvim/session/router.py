@@ -33,6 +33,7 @@ class Execution:
     replied: bool = False
     streams: dict[str, AnsiState] = field(default_factory=dict)
     clear_waits: bool = False  # clear_output(wait=True): clear when the next output comes
+    resent: bool = False  # sent again: the first went to a kernel that restarted before it
 
     @property
     def over(self) -> bool:
