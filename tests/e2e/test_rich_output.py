@@ -109,13 +109,23 @@ def test_a_figure_shows_its_image_line_and_not_its_placeholder(connected: Editor
     assert "<Figure" not in "\n".join(lines)
 
 
-def test_json_and_latex_show_their_text_without_an_error(connected: Editor) -> None:
-    lines = run(connected, "display(JSON({'a': [1, 2]})); display(Latex(r'$x^2$'))", r"\$x\^2\$")
-    at = row_of(lines, "{")
-    assert lines[at : at + 7] == ["{", '  "a": [', "    1,", "    2,"[:-1], "  ]", "}", "$x^2$"]
-    # Neovim ships no json or latex parser: the rows stay plain, and nothing is said.
-    assert not [m for m in extmarks(connected, "kernel_syntax") if m[0] >= at]
-    assert "E5108" not in connected.messages() and "Error" not in connected.messages()
+def test_json_and_latex_show_their_text_highlighted_if_neovim_can(connected: Editor) -> None:
+    code = ("display(JSON({'a': [1, 2]})); display(Latex(r'$x^2$'));"
+            " display(Markdown('# end'))")  # fmt: skip
+    lines = run(connected, code, "# end")
+    at, end = row_of(lines, "{"), row_of(lines, "# end")
+    assert lines[at:end] == ["{", '  "a": [', "    1,", "    2", "  ]", "}", "$x^2$"]
+    # Forms are highlighted in the order they came: once the last is, so are the others.
+    wait_for(lambda: [m for m in extmarks(connected, "kernel_syntax") if m[0] == end],
+             what="the last form's highlights")  # fmt: skip
+    rows = {m[0] for m in extmarks(connected, "kernel_syntax")}
+    parsers = connected.nvim.exec_lua(
+        "local function has(l) return #vim.api.nvim_get_runtime_file('parser/' .. l .. '.*',"
+        " false) > 0 end return {has('json'), has('latex')}"
+    )
+    assert bool(rows & set(range(at, at + 6))) == parsers[0]  # plain without a parser
+    assert (at + 6 in rows) == parsers[1]
+    assert "Error" not in connected.messages()
 
 
 def test_rich_print_shows_its_colours_and_no_other_line(connected: Editor) -> None:

@@ -184,8 +184,10 @@ def test_styles_become_the_groups_ansi_text_uses() -> None:
     ]
 
 
-def test_an_image_is_its_alt_text() -> None:
-    assert text('<img src="x.png" alt="a plot"> and <img src="y.png">') == "[a plot] and [image]"
+def test_an_image_is_its_alt_text_else_where_it_is() -> None:
+    html = ('<img src="x.png" alt="a plot"> and <img src="https://e.org/y.png"> and '
+            '<img src="data:image/png;base64,iVBOR">')  # fmt: skip
+    assert text(html) == "[a plot] and [image: https://e.org/y.png] and [image]"
 
 
 def test_html_that_shows_nothing_is_empty() -> None:

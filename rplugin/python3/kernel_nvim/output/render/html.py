@@ -157,8 +157,7 @@ def _render(element: Element, writer: _Writer, groups: Groups) -> None:
         writer.add_lines([[("---", ())]])
         writer.block(2)
     elif tag == "img":
-        alt = element.attrs.get("alt", "").strip()
-        writer.text(f"[{alt or 'image'}]", groups)
+        writer.text(_image(element), groups)
     elif tag == "table":
         writer.block(2)
         writer.add_lines(_table(element))
@@ -187,6 +186,17 @@ def _render(element: Element, writer: _Writer, groups: Groups) -> None:
         writer.block(gap)
     else:
         _render_children(element, writer, _add(groups, _TAG_GROUPS.get(tag, ()) + _style(element)))
+
+
+def _image(element: Element) -> str:
+    """``[alt text]``, else ``[image: where it is]`` (one can go there), else ``[image]``."""
+    alt = " ".join(_SPACE.split(element.attrs.get("alt", ""))).strip()
+    src = element.attrs.get("src", "").strip()
+    if alt:
+        return f"[{alt}]"
+    if src and not src.startswith("data:") and len(src) <= 200 and not _SPACE.search(src):
+        return f"[image: {src}]"
+    return "[image]"
 
 
 def _list(element: Element, writer: _Writer, groups: Groups) -> None:
