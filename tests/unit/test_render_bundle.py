@@ -120,7 +120,7 @@ def test_a_figure_shows_its_image_line_not_its_placeholder() -> None:
     assert segments == [("[image/png 64x48]", ("KernelInfo",)), ("\n", ())]
     assert rich.shown == "image/png" and rich.richer == ()
     assert rich.image is not None and (rich.image.width, rich.image.height) == (64, 48)
-    assert rich.image.data.startswith(b"\x89PNG")
+    assert rich.image.data.startswith(b"\x89PNG")  # small: decoded at once
 
 
 def test_an_image_beside_a_real_text_is_kept_though_the_text_is_shown() -> None:

@@ -10,7 +10,7 @@ import random
 import pytest
 from PIL import Image as PILImage
 
-from kernel_nvim.output.render.image_info import decode, describe
+from kernel_nvim.output.render.image_info import HEAD_DIGITS, decode, describe
 
 
 def encoded(fmt: str, width: int, height: int) -> str:
@@ -29,6 +29,31 @@ def test_the_size_is_read_from_the_images_header(mimetype: str, fmt: str) -> Non
     assert image is not None
     assert (image.mimetype, image.width, image.height) == (mimetype, 37, 21)
     assert describe(mimetype, image) == f"[{mimetype} 37x21]"
+
+
+def test_a_large_image_is_decoded_only_as_far_as_its_header() -> None:
+    buffer = io.BytesIO()
+    PILImage.effect_noise((1200, 900), 60).convert("RGB").save(buffer, "PNG")
+    text = base64.b64encode(buffer.getvalue()).decode()
+    assert len(text) > HEAD_DIGITS
+    image = decode("image/png", text, {})
+    assert image is not None and (image.width, image.height) == (1200, 900)
+    # The media worker decodes the rest, off the main thread (media/worker.py image_bytes).
+    assert image.data == b"" and image.encoded == text
+
+
+def test_a_large_jpeg_with_a_long_header_says_its_size() -> None:
+    buffer = io.BytesIO()
+    exif = PILImage.Exif()
+    exif[0x010E] = "x" * 60_000  # ImageDescription: 60 KB before the frame's size
+    PILImage.effect_noise((640, 480), 60).convert("RGB").save(buffer, "JPEG", exif=exif)
+    image = decode("image/jpeg", base64.b64encode(buffer.getvalue()).decode(), {})
+    assert image is not None and (image.width, image.height) == (640, 480)
+
+
+def test_a_small_image_is_decoded_whole() -> None:
+    image = decode("image/gif", encoded("GIF", 3, 2), {})
+    assert image is not None and image.data.startswith(b"GIF8") and image.encoded == ""
 
 
 def test_a_lossless_webp_says_its_size_too() -> None:
@@ -97,7 +122,8 @@ def test_an_image_of_unknown_size_is_described_without_one() -> None:
     assert describe("image/png", image) == "[image/png]"
 
 
-@pytest.mark.parametrize("value", ["@@@", "abc", "", "   ", 42, None, ["a", 1], "é"])
+@pytest.mark.parametrize("value", ["@@@", "abc", "", "   ", 42, None, ["a", 1], "é",
+                                   "@" * (HEAD_DIGITS + 4)])  # fmt: skip
 def test_bad_data_cannot_be_decoded(value: object) -> None:
     assert decode("image/png", value, {}) is None
     assert describe("image/png", None) == "[image/png: cannot decode]"
