@@ -10,10 +10,11 @@
 --             "\n"; absent: none), unless `replace` is false; highlights are {row from start,
 --             start byte, end byte, group}; marks (absent: none) are {row from start, rows, and
 --             block = true (an execution's In [n]: line) or richer = {mimetype, ...} (forms not
---             shown), syntax = filetype (highlight the rows so), image = {mimetype, width,
---             height, file (its private temp file, once written), preview (once drawn: rows of
---             {text, {group, ...}} chunks, virt_lines)}: placed under the mark's last row by
---             kernel/media.lua}
+--             shown), syntax = filetype (highlight the rows so: kernel/syntax.lua), lead = rows
+--             at the top that are not the form's text (an Out[n]: line; absent: 0), image =
+--             {mimetype, width, height, file (its private temp file, once written), preview
+--             (once drawn: rows of {text, {group, ...}} chunks, virt_lines)}: placed under the
+--             mark's last row by kernel/media.lua}
 --   show      show `name` in this tab's output window, opening one if there is none
 --   focus     and go to it
 --   linked    the output buffer of the kernel linked now: output windows switch to it
@@ -199,6 +200,7 @@ function H.apply(buf, edit)
     api.nvim_buf_clear_namespace(buf, M.ns, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.marks, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.blocks, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, require('kernel.syntax').ns, 0, edit.trim)
     H.set_lines(buf, 0, edit.trim, {})
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
@@ -207,6 +209,7 @@ function H.apply(buf, edit)
     api.nvim_buf_clear_namespace(buf, M.ns, start, -1)
     api.nvim_buf_clear_namespace(buf, M.marks, start, -1)
     api.nvim_buf_clear_namespace(buf, M.blocks, start, -1)
+    api.nvim_buf_clear_namespace(buf, require('kernel.syntax').ns, start, -1)
     H.set_lines(buf, start, -1, M.lines(edit.text))
   end
   for _, h in ipairs(edit.highlights) do
@@ -235,6 +238,10 @@ function H.mark(buf, row, mark)
     opts.virt_text = { { '  ' .. forms, 'KernelRich' } }
   end
   api.nvim_buf_set_extmark(buf, mark.block and M.blocks or M.marks, row, 0, opts)
+  if mark.syntax then
+    local lead = mark.lead or 0
+    require('kernel.syntax').highlight(buf, row + lead, row + mark.rows, mark.syntax)
+  end
   if mark.image then
     require('kernel.media').place(buf, row + mark.rows - 1, mark.image)
   end
@@ -250,7 +257,7 @@ end
 function H.set_lines(buf, first, last, lines)
   if first == 0 and last == -1 then
     H.forget_images(buf, 0)
-    for _, ns in ipairs({ M.ns, M.marks, M.blocks }) do
+    for _, ns in ipairs({ M.ns, M.marks, M.blocks, require('kernel.syntax').ns }) do
       api.nvim_buf_clear_namespace(buf, ns, 0, -1)
     end
   end

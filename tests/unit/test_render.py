@@ -189,20 +189,17 @@ def test_result_parses_ansi_in_its_text() -> None:
     ]
 
 
-def test_result_lists_other_mimetypes_in_their_order() -> None:
+def test_result_shows_its_text_and_no_line_for_the_other_forms() -> None:
     data = {"text/html": "<b>x</b>", "text/plain": "x", "image/png": "iVBOR"}
 
-    assert render_result(1, data) == [
-        ("Out[1]: ", ("KernelOut",)),
-        ("x\n", ()),
-        ("[also: text/html, image/png]\n", ("KernelInfo",)),
-    ]
+    assert render_result(1, data) == [("Out[1]: ", ("KernelOut",)), ("x\n", ())]
 
 
-def test_result_without_text_names_its_mimetypes() -> None:
+def test_result_without_text_shows_its_image_line() -> None:
     assert render_result(2, {"image/png": "iVBOR"}) == [
         ("Out[2]: ", ("KernelOut",)),
-        ("[image/png]\n", ("KernelInfo",)),
+        ("[image/png: cannot decode]", ("KernelInfo",)),
+        ("\n", ()),
     ]
 
 
@@ -211,15 +208,15 @@ def test_result_with_no_data_still_ends_the_line() -> None:
 
 
 def test_display_shows_its_text_without_a_prompt() -> None:
-    assert render_display({"text/plain": "<Figure>", "image/png": "iVBOR"}) == [
-        ("<Figure>\n", ()),
-        ("[also: image/png]\n", ("KernelInfo",)),
+    assert render_display({"text/plain": "[1, 2]", "text/html": "<b>x</b>"}) == [
+        ("[1, 2]\n", ()),
     ]
 
 
-def test_display_without_text_names_its_mimetypes() -> None:
-    assert render_display({"image/png": "x", "text/html": "y"}) == [
-        ("[image/png, text/html]\n", ("KernelInfo",)),
+def test_display_with_nothing_to_show_names_its_mimetypes() -> None:
+    assert render_display({"application/pdf": "x", "text/x-foo": "y"}) == [
+        ("[application/pdf, text/x-foo]", ("KernelInfo",)),
+        ("\n", ()),
     ]
 
 

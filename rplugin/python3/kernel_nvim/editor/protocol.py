@@ -46,6 +46,7 @@ class MarkPayload(_MarkBase, total=False):
     block: bool  # an execution starts here: its ``In [n]:`` line (]], [[, folds)
     richer: list[str]  # forms of the bundle not shown, richest first (:KernelOpen opens them)
     syntax: str  # highlight these lines as this filetype (markdown, json, tex)
+    lead: int  # the first rows are not the form's text (a result's Out[n]: line): no syntax
     image: ImagePayload
 
 
@@ -167,6 +168,8 @@ def mark_payload(mark: Mark) -> MarkPayload:
         payload["richer"] = list(rich.richer)
     if rich.syntax:
         payload["syntax"] = rich.syntax
+    if rich.lead:
+        payload["lead"] = rich.lead
     if rich.image is not None:
         payload["image"] = image_payload(rich)
     return payload

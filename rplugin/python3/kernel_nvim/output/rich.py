@@ -39,6 +39,7 @@ class Rich:
     richer: tuple[str, ...] = ()  # other forms, richest first, that :KernelOpen can open
     syntax: str = ""  # the filetype whose highlighting suits the text (markdown, json, tex)
     image: Image | None = None  # the bundle's image, if any: placed under the item's line
+    lead: int = 0  # the item's lines before the shown form's text: a result's Out[n]: line
     # Filled in later by the media worker (media/worker.py), then the item is sent again.
     file: str = ""  # the image written to a private temp file, to place or open
     preview: Preview = ()  # the image drawn with half blocks, at most g:kernel_image_rows rows

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..output.render.mime import DEFAULT_PREFERENCE
+
 DEFAULT_MAX_LINES = 20_000
 OUTPUT_OPEN = ("always", "never", "error")
 # What the editor wants of an image (lua/kernel/media.lua decides from g:kernel_image): a
@@ -17,18 +19,8 @@ OUTPUT_OPEN = ("always", "never", "error")
 IMAGE = ("blocks", "file", "both", "none")
 IMAGE_ROWS = 20  # g:kernel_image_rows
 IMAGE_COLUMNS = 80  # the output window's width, sent by the editor
-# What is shown of a bundle, first found first; text/plain wins unless it only names the object.
-MIME_PREFERENCE = (
-    "text/plain",
-    "text/markdown",
-    "text/html",
-    "text/latex",
-    "application/json",
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/svg+xml",
-)
+# What is shown of a bundle, first found first: output/render/mime.py says why in this order.
+MIME_PREFERENCE = DEFAULT_PREFERENCE
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,19 @@
 """Jupyter iopub message content turned into highlighted text, laid out like IPython's console.
 
-Everything here is pure: the caller writes the segments into the output buffer.
+Everything here is pure: the caller writes the segments into the output buffer. Bundles
+(displays and results) are shown by :mod:`.bundle`, which picks a form (:mod:`.mime`) and
+makes text of it (:mod:`.html`, :mod:`.table`, :mod:`.image_info`).
 """
 
 from __future__ import annotations
 
-import base64
 import re
-import struct
-from typing import Any
 
 from .. import ansi
 from ..ansi import AnsiState
-from ..rich import Image, Rich
+from ..rich import Rich
 from ..segments import Groups, Segment, merge, sanitize
+from .bundle import render_bundle, render_display, render_result
 
 __all__ = [
     "Groups",
@@ -51,63 +51,6 @@ def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Segment]
     return segments, state
 
 
-def render_result(count: int | None, data: dict[str, Any]) -> list[Segment]:
-    """An execute_result: ``Out[n]:`` then its text/plain, like IPython."""
-    prompt: list[Segment] = [(f"Out[{' ' if count is None else count}]: ", _OUT)]
-    text = data.get("text/plain")
-    # Like IPython, start a multi-line repr on its own line so its columns line up.
-    if text is not None and "\n" in _plain(text).rstrip("\n"):
-        prompt.append(("\n", ()))
-    return merge(_end_line([*prompt, *render_display(data)]))
-
-
-def render_display(data: dict[str, Any]) -> list[Segment]:
-    """A display_data: its text/plain, then a note naming the mimetypes that cannot be shown."""
-    segments: list[Segment] = []
-    if "text/plain" in data:
-        segments, _ = ansi.parse(_plain(data["text/plain"]))
-        segments = _end_line(segments)
-    others = [sanitize(str(mimetype)) for mimetype in data if mimetype != "text/plain"]
-    if others:
-        label = "also: " if "text/plain" in data else ""
-        segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
-    return merge(segments)
-
-
-def render_bundle(
-    data: dict[str, Any],
-    metadata: dict[str, Any],
-    preference: tuple[str, ...] = (),
-    count: int | None = None,
-    result: bool = False,
-) -> tuple[list[Segment], Rich]:
-    """A display_data (or, with ``result``, an execute_result with its ``Out[n]:``): the text of
-    the form that ``preference`` picks from the bundle, and what else the bundle holds."""
-    shown = "text/plain" if "text/plain" in data else ""
-    richer = tuple(sanitize(str(m)) for m in data if m != shown)
-    rich = Rich(dict(data), dict(metadata), shown, richer)
-    note = _image_stand_in(data, rich)
-    if result:
-        return render_result(count, {shown: data[shown]} if shown else {}) + note, rich
-    if shown:
-        return render_display({shown: data[shown]}) + note, rich
-    return render_display(data) + note, rich
-
-
-def _image_stand_in(data: dict[str, Any], rich: Rich) -> list[Segment]:
-    """STAND-IN until output/render makes image items: a PNG's Rich.image and its line."""
-    encoded = data.get("image/png")
-    try:  # its first 24 bytes (32 base64 digits) say its size; the rest waits for the worker
-        head = base64.b64decode(encoded[:32]) if isinstance(encoded, str) else b""
-    except ValueError:
-        head = b""
-    if head[12:16] != b"IHDR":
-        return []
-    width, height = struct.unpack(">II", head[16:24])
-    rich.image = Image("image/png", b"", width, height, encoded=str(encoded))
-    return [(f"[image/png {width}x{height}]\n", _INFO)]
-
-
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
     """An error: its traceback, then its :func:`error_summary` unless the traceback ends so."""
     text = "\n".join(sanitize(entry) for entry in traceback)
@@ -137,7 +80,6 @@ def render_notice(text: str) -> list[Segment]:
 
 
 _IN: Groups = ("KernelIn",)
-_OUT: Groups = ("KernelOut",)
 _STDERR: Groups = ("KernelStderr",)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
@@ -147,12 +89,6 @@ _BARE_NUMBER = re.compile(r"\s*-?\d*\s*")
 # Python puts a SyntaxError's place in its str(), "invalid syntax (1278102326.py, line 1)",
 # but ends the traceback with the message alone, the place being in the frame above.
 _SYNTAX_PLACE = re.compile(r"(?P<message>.*) \([^()\n]*, line \d+\)", re.DOTALL)
-
-
-def _plain(value: Any) -> str:
-    # On the wire text/plain is a string; the list form is nbformat's, seen when replaying files.
-    text = "".join(value) if isinstance(value, list) else str(value)
-    return sanitize(text)
 
 
 def _end_line(segments: list[Segment]) -> list[Segment]:
