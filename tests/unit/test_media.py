@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image as Picture
-from test_live_output import done, started
 from test_session import iopub
+from test_session_live_output import done, started
 
 from kernel_nvim.editor.protocol import edit_payload
 from kernel_nvim.media import blocks, forms
