@@ -101,3 +101,25 @@ def test_a_clear_at_once_drops_what_it_clears_and_nothing_of_others() -> None:
     inbox.add(tag, stream("after\n"), 100)
     assert kinds(inbox) == ["stream:theirs\n", "stream:other link\n", "clear_output",
                             "stream:after\n"]  # fmt: skip
+
+
+def test_a_flood_that_moves_up_is_cut_where_its_moves_cancel_out() -> None:
+    # tqdm's nested bars: down to the inner bar's line, redraw it, back up to the outer one.
+    inbox, tag = Inbox(), object()
+    inbox.add(tag, stream("\router 0%"), 10)
+    for i in range(1000):
+        inbox.add(tag, stream(f"\n\rinner {i}\x1b[A"), 10)
+    text = texts(inbox)[0]
+    assert text.startswith("\n\rinner ")  # a tail starting after a newline would start a line low
+    assert 10 <= text.count("\n") <= 21
+    assert text.endswith("inner 999\x1b[A")
+
+
+def test_a_flood_that_moves_up_but_never_back_is_still_cut() -> None:
+    inbox, tag = Inbox(), object()
+    inbox.add(tag, stream("\x1b[A"), 100)
+    for i in range(10_000):
+        inbox.add(tag, stream(f"line {i}\n"), 100)
+    text = texts(inbox)[0]
+    assert 100 <= text.count("\n") <= 201
+    assert text.endswith("line 9999\n")

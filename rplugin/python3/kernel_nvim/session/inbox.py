@@ -6,6 +6,9 @@ the output could still show are kept: what waits stays bounded by the output cap
 the editor is away. Output that a ``clear_output`` of its execution clears is dropped as soon as
 the clear takes effect (at once, or with ``wait`` when the next output comes), so an animation
 redrawn thousands of times waits as its last frame.
+
+Text that moves the cursor up (progress bars redrawing their lines) is cut where its moves up
+and down cancel out, so that what is kept starts on the line where the run started.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from ..kernel.channel import Event, EventKind
 
 _SGR = re.compile("\x1b\\[[0-9;]*m")
 _RESETS = ("\x1b[0m", "\x1b[m")
+_UP = re.compile("\x1b\\[[0-9]*[AF]")
+_VERTICAL = re.compile("\n|\x1b\\[([0-9]*)([ABEF])")
 
 
 @dataclass
@@ -27,6 +32,7 @@ class StreamRun:
     event: Event  # the first of them
     parts: list[str] = field(default_factory=list)
     newlines: int = 0
+    moves_up: bool = False
 
     def key(self) -> tuple[Any, ...] | None:
         return _stream_key(self.event)
@@ -34,8 +40,9 @@ class StreamRun:
     def add(self, text: str, max_lines: int) -> None:
         self.parts.append(text)
         self.newlines += text.count("\n")
+        self.moves_up = self.moves_up or ("\x1b[" in text and _UP.search(text) is not None)
         if self.newlines > 2 * max_lines:  # amortized: cut once the run holds twice the cap
-            self.parts = [_tail(self.text(), max_lines)]
+            self.parts = [_tail(self.text(), max_lines, self.moves_up)]
             self.newlines = self.parts[0].count("\n")
 
     def text(self) -> str:
@@ -129,13 +136,41 @@ def _stream_key(event: Event) -> tuple[Any, ...] | None:
     return (parent_id, content.get("name"), msg["header"].get("session"))
 
 
-def _tail(text: str, max_lines: int) -> str:
+def _tail(text: str, max_lines: int, moves_up: bool) -> str:
     """The last ``max_lines`` lines of ``text`` (and its open line), in the colours in force."""
     cut = len(text)
     for _ in range(max_lines + 1):
         cut = text.rfind("\n", 0, cut)
         if cut < 0:
             return text
-    head, tail = text[: cut + 1], text[cut + 1 :]
+    cut += 1
+    if moves_up:
+        cut = _level_cut(text, cut, max_lines)
+    head, tail = text[:cut], text[cut:]
     reset = max(head.rfind(r) for r in _RESETS)
     return "".join(_SGR.findall(head[max(0, reset) :])) + tail
+
+
+def _level_cut(text: str, cut: int, max_lines: int) -> int:
+    """Where to cut ``text`` at or before ``cut`` so that the rows it moved down and up before
+    the cut cancel out: tqdm's nested bars go down a line, redraw, go up, and a tail cut after a
+    newline would redraw the inner bar over the outer one. Without such a place close enough
+    (the tail must stay bounded), ``cut``: the screen may then be off, but what waits is not."""
+    depth, level = 0, 0
+    for match in _VERTICAL.finditer(text, 0, cut):
+        if match.group() == "\n":
+            depth += 1
+        else:
+            rows = _rows(match.group(1))
+            depth += rows if match.group(2) in "BE" else -rows
+        if depth == 0:
+            level = match.end()
+    # Half the cap's worth of new lines must come before the next cut: it stays amortized.
+    if level and text.count("\n", level) <= max_lines * 3 // 2:
+        return level
+    return cut
+
+
+def _rows(digits: str) -> int:
+    digits = digits.lstrip("0")  # and a count of thousands of digits is no reason to parse it
+    return 1 if not digits else int(digits) if len(digits) <= 6 else 999_999
