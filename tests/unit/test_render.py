@@ -17,6 +17,7 @@ from kernel_nvim.output.render import (
     render_result,
     render_stream,
 )
+from kernel_nvim.output.segments import Control
 
 ESC = "\x1b"
 
@@ -147,6 +148,20 @@ def test_stderr_stream_puts_kernel_stderr_first_on_every_segment() -> None:
         ("bold", ("KernelStderr", "KernelAnsiBold")),
         ("\n", ("KernelStderr",)),
     ]
+
+
+def test_stream_keeps_cursor_moves_for_the_writer_and_colours_only_the_text() -> None:
+    pieces, _ = render_stream("stderr", f"\r 50%{ESC}[A\b", AnsiState())
+
+    assert pieces == [
+        ("\r 50%", ("KernelStderr",)),
+        Control("up", 1),
+        Control("left", 1),
+    ]
+
+
+def test_display_drops_cursor_moves() -> None:
+    assert render_display({"text/plain": f"a{ESC}[Ab\bc"}) == [("abc\n", ())]
 
 
 def test_stream_state_carries_across_messages() -> None:

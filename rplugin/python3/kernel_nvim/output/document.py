@@ -14,12 +14,13 @@ what keeps a million-line flood cheap.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import render
-from .lines import NO_SPANS, Lines, Span, end_line, write
+from .lines import NO_SPANS, Lines, Span, end_line, park, shift, write
 from .rich import Rich
-from .segments import Segment
+from .segments import Control, Piece, Segment
 
 __all__ = ["NO_SPANS", "Block", "Edit", "Item", "Mark", "OutputDocument", "Span"]
 
@@ -31,14 +32,21 @@ class Item:
     block: Block
     key: str | None = None
     lines: int = 0
-    stream: bool = False  # stream text: the next stream message may extend it
+    stream: bool = False  # stream text: the next stream message continues it, at the cursor
     live: bool = True  # False once trimmed or cleared away
     rich: Rich | None = None  # a display's or result's bundle
+    writer: str = ""  # the stream (stdout, stderr) that wrote to a stream item last
+    cut_short: str = ""  # the stream whose open line the other one's text ended
 
 
 @dataclass(eq=False)
 class Block(Lines):
-    """The lines of one execution; ``items[0]`` is its header, which may have no lines."""
+    """The lines of one execution; ``items[0]`` is its header, which may have no lines.
+
+    The cursor (see :class:`Lines`) is always in the last item's lines or just after them, and
+    ``top`` is where that item starts: stream text can rewrite its own lines, never a header or
+    another item's.
+    """
 
     items: list[Item] = field(default_factory=list)
     closed: bool = False
@@ -111,18 +119,21 @@ class OutputDocument:
         """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
         self._replace(block.items[0], header)
 
-    def append(self, block: Block, segments: list[Segment]) -> None:
-        """Stream text, partial lines included: it continues the block's last stream item."""
+    def append(self, block: Block, pieces: Sequence[Piece], stream: str = "stdout") -> None:
+        """Stream text, partial lines and cursor moves included: it continues the block's last
+        stream item, where the cursor is."""
         start = self._offset(block)
-        if start is None or not segments:
+        if start is None or not pieces:
             return
         item = block.items[-1]
         if not item.stream:
+            self._end_stream(block)
             item = Item(block, stream=True)
             block.items.append(item)
+        if stream != item.writer:
+            pieces = _switch_streams(block, item, stream, pieces)
         before = len(block)
-        first_changed = before - 1 if block.open_line and before else before
-        write(block, segments, self.max_line_bytes)
+        first_changed = write(block, pieces, self.max_line_bytes)
         item.lines += len(block) - before
         self._count += len(block) - before
         self._mark(start + first_changed)
@@ -139,7 +150,7 @@ class OutputDocument:
         start = self._offset(block)
         if start is None:
             return
-        end_line(block)  # a partial line of stream text stays the stream's
+        self._end_stream(block)  # a partial line of stream text stays the stream's
         item = Item(block, key, rich=rich)
         block.items.append(item)
         before = len(block)
@@ -183,7 +194,7 @@ class OutputDocument:
 
     def finish(self, block: Block) -> None:
         """The execution is over: end its open line; once trimmed away, the block goes."""
-        end_line(block)
+        self._end_stream(block)
         block.closed = True
         self._prune()
 
@@ -284,6 +295,10 @@ class OutputDocument:
         block.texts[at : at + item.lines] = new.texts
         block.spans[at : at + item.lines] = new.spans
         self._count += len(new) - item.lines
+        if item.stream and item is block.items[-1]:
+            park(block)  # its cursor's lines are gone: the stream goes on after the new ones
+        else:
+            shift(block, len(new) - item.lines)  # above the cursor, or the cursor after it
         item.lines = len(new)
         self._mark(start + at)
         self._enforce_cap()
@@ -301,6 +316,16 @@ class OutputDocument:
                 return self._count - seen - len(b)
             seen += len(b)
         return None
+
+    def _end_stream(self, block: Block) -> None:
+        """The stream text at the end of ``block`` is over: what follows starts after it."""
+        dropped = end_line(block)
+        if dropped:
+            block.items[-1].lines -= dropped  # only the last item's lines are below the cursor
+            self._count -= dropped
+            start = self._offset(block)
+            if start is not None:
+                self._mark(start + len(block))
 
     def _mark(self, line: int) -> None:
         self._dirty = line if self._dirty is None else min(self._dirty, line)
@@ -327,8 +352,7 @@ class OutputDocument:
 
     def _trim_items(self, block: Block, n: int) -> None:
         """``n`` lines went from the top of ``block``: take them from its first items."""
-        if not block.texts:
-            end_line(block)
+        shift(block, -n)
         block.lead = max(0, block.lead - n)
         gone = 0
         for item in block.items:
@@ -373,6 +397,28 @@ def _marks(block: Block, row: int, first: int, marks: list[Mark]) -> None:
         if item.rich is not None and item.lines and at >= first and item.rich.marked:
             marks.append(Mark(row + at, item.lines, item.rich))
         at += item.lines
+
+
+def _switch_streams(
+    block: Block, item: Item, stream: str, pieces: Sequence[Piece]
+) -> Sequence[Piece]:
+    """``pieces`` of ``stream`` to write where another stream wrote last.
+
+    Jupyter shows stdout and stderr apart, never in one line, and ipykernel sends each when it
+    likes (at the end, stdout first): the newline tqdm writes after its last bar comes after the
+    ``print`` that follows the loop. So text that comes while the other stream's line is open
+    starts on the next line, and the other's newline, when it comes, is the one already made.
+    """
+    previous, owed = item.writer, item.cut_short
+    item.writer, item.cut_short = stream, ""
+    first = pieces[0]
+    newline = first if not isinstance(first, Control) and first[0].startswith("\n") else None
+    if previous and block.row < len(block) and block.col > 0:
+        item.cut_short = previous
+        return pieces if newline else [("\n", ()), *pieces]
+    if owed == stream and newline:
+        return [(newline[0][1:], newline[1]), *pieces[1:]]
+    return pieces
 
 
 def _before(block: Block, item: Item) -> list[Item]:

@@ -141,10 +141,10 @@ class Router:
     def _stream(self, execution: Execution, content: Message) -> None:
         name = "stderr" if content.get("name") == "stderr" else "stdout"
         state = execution.streams.get(name, AnsiState())
-        segments, execution.streams[name] = render.render_stream(
+        pieces, execution.streams[name] = render.render_stream(
             name, fields.text(content.get("text")), state
         )
-        self.doc.append(execution.block, segments)
+        self.doc.append(execution.block, pieces, name)
 
     def _result(self, execution: Execution, content: Message) -> None:
         segments, rich = self._bundle(content, execution.count, result=True)

@@ -12,11 +12,12 @@ import re
 from .. import ansi
 from ..ansi import AnsiState
 from ..rich import Rich
-from ..segments import Groups, Segment, merge, sanitize
+from ..segments import Control, Groups, Piece, Segment, merge, sanitize
 from .bundle import render_bundle, render_display, render_result
 
 __all__ = [
     "Groups",
+    "Piece",
     "Rich",
     "Segment",
     "render_bundle",
@@ -43,12 +44,13 @@ def render_input(count: int | None, code: str) -> list[Segment]:
     return segments
 
 
-def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Segment], AnsiState]:
-    """Stream text as sent (partial lines included) and the ANSI state to pass to the next one."""
-    segments, state = ansi.parse(sanitize(text), state)
+def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Piece], AnsiState]:
+    """Stream text as sent (partial lines and cursor moves included) and the ANSI state to pass
+    to the next one."""
+    pieces, state = ansi.parse_terminal(sanitize(text), state)
     if name == "stderr":
-        segments = [(piece, _STDERR + groups) for piece, groups in segments]
-    return segments, state
+        pieces = [p if isinstance(p, Control) else (p[0], _STDERR + p[1]) for p in pieces]
+    return pieces, state
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
