@@ -151,6 +151,7 @@ def test_a_huge_column_is_capped_like_the_line() -> None:
 def test_erase_to_the_end_of_the_line() -> None:
     assert lines_of("abcdef", f"{ESC}[3D", ERASE) == ["abc"]
     assert lines_of("abcdef", f"{ESC}[3D{ESC}[0K") == ["abc"]
+    assert lines_of("abc", ERASE, "d\n", ERASE) == ["abcd"]  # what most erases after text do
 
 
 def test_erase_to_the_cursor_blanks_up_to_and_under_it() -> None:

@@ -128,10 +128,14 @@ def _controls(match: re.Match[str]) -> tuple[Control, ...]:
     """What a terminal would do for ``match``: nothing, for an escape it is not told of."""
     if match.group("backspace") is not None:
         return _BACKSPACE
-    move = match.group("move")
-    if move is None:
-        return ()
-    n = _count(match.group("count"))
+    move, count = match.group("move", "count")
+    return () if move is None else _move(move, count)
+
+
+# Output that erases after every line repeats one sequence: make its controls once.
+@lru_cache(maxsize=256)
+def _move(move: str, count: str) -> tuple[Control, ...]:
+    n = _count(count)
     if move == "K":
         return (Control("erase", n),) if n <= 2 else ()
     n = max(n, 1)  # like xterm, a count of 0 moves one

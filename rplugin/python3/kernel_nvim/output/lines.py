@@ -237,7 +237,11 @@ def _put(lines: Lines, part: str, groups: Groups, max_bytes: int) -> None:
 
 def _obey(lines: Lines, control: Control, max_bytes: int) -> None:
     kind, n = control.kind, control.n
-    if kind in ("up", "down"):
+    if kind == "erase":
+        row = lines.row
+        if row < len(lines.texts) and (n or lines.cut or lines.col < len(lines.texts[row])):
+            _erase(lines, n)  # but not to the end from the end, what most erases after text do
+    elif kind in ("up", "down"):
         row = lines.row - n if kind == "up" else lines.row + n
         row = max(lines.top, min(row, len(lines.texts)))
         if row != lines.row:
@@ -246,10 +250,8 @@ def _obey(lines: Lines, control: Control, max_bytes: int) -> None:
         lines.col = max(0, lines.col - n)
     elif kind == "right":  # but no padding past what the cap would keep
         lines.col = max(lines.col, min(lines.col + n, max_bytes))
-    elif kind == "column":
+    else:
         lines.col = min(n, max_bytes)
-    elif lines.row < len(lines.texts):
-        _erase(lines, n)
 
 
 def _erase(lines: Lines, mode: int) -> None:
