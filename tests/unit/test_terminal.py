@@ -8,6 +8,8 @@ editor build the same lines as the model holds.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from test_output import Mirror
 
@@ -76,6 +78,21 @@ def test_highlighted_spaces_left_over_stay() -> None:
     stream = Stream().send(f"{ESC}[44m    {RESET}\rx")
     assert stream.lines() == ["x   "]
     assert stream.block.spans[1] == ((1, 4, "KernelAnsiBgBlue"),)
+
+
+def test_many_redraws_in_one_message_end_as_when_sent_one_by_one() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        redraws = [
+            rng.choice(["", RED, BLUE, f"{ESC}[44m"])
+            + rng.choice(["ab", "abcd  ", "  ", "é"]) * rng.randint(0, 3)
+            for _ in range(rng.randint(1, 6))
+        ]
+        start = rng.choice(["", "xyz", "     "])
+        one = Stream().send(start, "\r".join(redraws))
+        apart = Stream().send(start, *(f"\r{r}" if i else r for i, r in enumerate(redraws)))
+        assert one.lines() == apart.lines(), redraws
+        assert one.block.spans[1:] == apart.block.spans[1:], redraws
 
 
 def test_windows_line_endings_are_newlines() -> None:

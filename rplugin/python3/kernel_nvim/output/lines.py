@@ -204,11 +204,25 @@ def _overwrite(lines: Lines, text: str, groups: Groups, max_bytes: int) -> None:
         if i:
             _make_row(lines)
             lines.row, lines.col, lines.cut = lines.row + 1, 0, None
-        for j, part in enumerate(line.split("\r")):
-            if j:
-                lines.col = 0
+        first, *again = line.split("\r")
+        if first:
+            _put(lines, first, groups, max_bytes)
+        for part in _uncovered(again):
+            lines.col = 0
             if part:
                 _put(lines, part, groups, max_bytes)
+
+
+def _uncovered(parts: list[str]) -> list[str]:
+    """Of ``parts``, each written from column 0, those that no later one wholly overwrites (the
+    last always): a bar redrawn 10k times in one message is written a few times, not 10k."""
+    kept, longest = [], -1
+    for part in reversed(parts):
+        if len(part) > longest:
+            kept.append(part)
+            longest = len(part)
+    kept.reverse()
+    return kept
 
 
 def _put(lines: Lines, part: str, groups: Groups, max_bytes: int) -> None:
