@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import render
-from .lines import NO_SPANS, Lines, Span, end_line, park, shift, write
+from .lines import NO_SPANS, Lines, Span, end_line, park, shift, switch_streams, write
 from .rich import Rich
-from .segments import Control, Piece, Segment
+from .segments import Piece, Segment
 
 __all__ = ["NO_SPANS", "Block", "Edit", "Item", "Mark", "OutputDocument", "Span"]
 
@@ -35,8 +35,6 @@ class Item:
     stream: bool = False  # stream text: the next stream message continues it, at the cursor
     live: bool = True  # False once trimmed or cleared away
     rich: Rich | None = None  # a display's or result's bundle
-    writer: str = ""  # the stream (stdout, stderr) that wrote to a stream item last
-    cut_short: str = ""  # the stream whose open line the other one's text ended
 
 
 @dataclass(eq=False)
@@ -130,8 +128,8 @@ class OutputDocument:
             self._end_stream(block)
             item = Item(block, stream=True)
             block.items.append(item)
-        if stream != item.writer:
-            pieces = _switch_streams(block, item, stream, pieces)
+        if stream != block.writer:
+            pieces = switch_streams(block, stream, pieces)
         before = len(block)
         first_changed = write(block, pieces, self.max_line_bytes)
         item.lines += len(block) - before
@@ -397,28 +395,6 @@ def _marks(block: Block, row: int, first: int, marks: list[Mark]) -> None:
         if item.rich is not None and item.lines and at >= first and item.rich.marked:
             marks.append(Mark(row + at, item.lines, item.rich))
         at += item.lines
-
-
-def _switch_streams(
-    block: Block, item: Item, stream: str, pieces: Sequence[Piece]
-) -> Sequence[Piece]:
-    """``pieces`` of ``stream`` to write where another stream wrote last.
-
-    Jupyter shows stdout and stderr apart, never in one line, and ipykernel sends each when it
-    likes (at the end, stdout first): the newline tqdm writes after its last bar comes after the
-    ``print`` that follows the loop. So text that comes while the other stream's line is open
-    starts on the next line, and the other's newline, when it comes, is the one already made.
-    """
-    previous, owed = item.writer, item.cut_short
-    item.writer, item.cut_short = stream, ""
-    first = pieces[0]
-    newline = first if not isinstance(first, Control) and first[0].startswith("\n") else None
-    if previous and block.row < len(block) and block.col > 0:
-        item.cut_short = previous
-        return pieces if newline else [("\n", ()), *pieces]
-    if owed == stream and newline:
-        return [(newline[0][1:], newline[1]), *pieces[1:]]
-    return pieces
 
 
 def _before(block: Block, item: Item) -> list[Item]:

@@ -12,7 +12,8 @@ The cursor works as in a terminal whose screen is the stream's own lines (from `
   erase-to-end empties the line, and ``\\r`` then shorter text leaves the old text's end);
 - ``up`` stops at ``top``, ``down`` one line past the last (lines are made when written to);
 - ``left`` (``\\b``) moves without erasing: ``ab\\b`` shows ``ab`` until something overwrites
-  the ``b`` or erases it (``ab\\b`` then erase-to-end shows ``a``).
+  the ``b`` or erases it (``ab\\b`` then erase-to-end shows ``a``);
+- stdout and stderr share the cursor, never a line (:func:`switch_streams`).
 
 Columns count code points (a tab or a wide character is one); highlights are byte offsets.
 """
@@ -43,6 +44,8 @@ class Lines:
     col: int = 0  # in code points
     top: int = 0  # the cursor never goes above: the lines before are not the stream's
     cut: Cut | None = None  # set while the cursor's line is over the byte cap
+    writer: str = ""  # the stream (stdout, stderr) that wrote last
+    cut_short: str = ""  # the stream whose open line the other one's text ended
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -115,6 +118,27 @@ def park(lines: Lines) -> None:
     """The cursor after the last line, and no line above it the stream's to go back to."""
     lines.row = lines.top = len(lines.texts)
     lines.col, lines.cut = 0, None
+    lines.writer = lines.cut_short = ""
+
+
+def switch_streams(lines: Lines, stream: str, pieces: Sequence[Piece]) -> Sequence[Piece]:
+    """``pieces`` of ``stream`` to write where another stream wrote last.
+
+    Jupyter shows stdout and stderr apart, never in one line, and ipykernel sends each when it
+    likes (at the end, stdout first): the newline tqdm writes after its last bar comes after the
+    ``print`` that follows the loop. So text that comes while the other stream's line is open
+    starts on the next line, and the other's newline, when it comes, is the one already made.
+    """
+    previous, owed = lines.writer, lines.cut_short
+    lines.writer, lines.cut_short = stream, ""
+    first = pieces[0]
+    newline = first if not isinstance(first, Control) and first[0].startswith("\n") else None
+    if previous and lines.row < len(lines.texts) and lines.col > 0:
+        lines.cut_short = previous
+        return pieces if newline else [("\n", ()), *pieces]
+    if owed == stream and newline:
+        return [(newline[0][1:], newline[1]), *pieces[1:]]
+    return pieces
 
 
 def shift(lines: Lines, delta: int) -> None:
