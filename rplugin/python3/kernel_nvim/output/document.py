@@ -15,67 +15,14 @@ what keeps a million-line flood cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from . import render
+from .blocks import Block, Edit, Item, Mark, items_before, kill, marks_of
 from .lines import NO_SPANS, Lines, Span, end_line, park, shift, switch_streams, write
 from .rich import Rich
 from .segments import Piece, Segment
 
 __all__ = ["NO_SPANS", "Block", "Edit", "Item", "Mark", "OutputDocument", "Span"]
-
-
-@dataclass(eq=False)
-class Item:
-    """The lines of one output within its block, found by ``key`` (a display_id) if it has one."""
-
-    block: Block
-    key: str | None = None
-    lines: int = 0
-    stream: bool = False  # stream text: the next stream message continues it, at the cursor
-    live: bool = True  # False once trimmed or cleared away
-    rich: Rich | None = None  # a display's or result's bundle
-
-
-@dataclass(eq=False)
-class Block(Lines):
-    """The lines of one execution; ``items[0]`` is its header, which may have no lines.
-
-    The cursor (see :class:`Lines`) is always in the last item's lines or just after them, and
-    ``top`` is where that item starts: stream text can rewrite its own lines, never a header or
-    another item's.
-    """
-
-    items: list[Item] = field(default_factory=list)
-    closed: bool = False
-    lead: int = 0  # blank lines that separate it from the block before, part of its header
-
-    def __post_init__(self) -> None:
-        self.items.append(Item(self))
-
-
-@dataclass(frozen=True)
-class Mark:
-    """What the editor keeps beside lines: where a block starts (``rich`` None), or an item with
-    a bundle (its ``rows`` lines, from ``row`` relative to the edit's start)."""
-
-    row: int
-    rows: int
-    rich: Rich | None = None
-
-
-@dataclass
-class Edit:
-    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``
-    (unless ``replace`` is false: an edit that only trims)."""
-
-    trim: int
-    start: int
-    lines: list[str]
-    # (row relative to start, start byte, end byte, group)
-    highlights: list[tuple[int, int, int, str]]
-    replace: bool = True
-    marks: list[Mark] = field(default_factory=list)
 
 
 class OutputDocument:
@@ -202,7 +149,7 @@ class OutputDocument:
             block.texts.clear()
             block.spans.clear()
             end_line(block)
-            _kill(block.items[1:])
+            kill(block.items[1:])
             header = block.items[0]
             header.lines, block.items[1:] = 0, []
         self._keyed.clear()
@@ -227,7 +174,7 @@ class OutputDocument:
                 for i, spans in enumerate(block.spans[first:], first):
                     if spans:
                         highlights.extend((row + i, s, e, g) for s, e, g in spans)
-                _marks(block, row, first, marks)
+                marks_of(block, row, first, marks)
             seen += n
         edit = Edit(self._trim, start, lines, highlights, marks=marks)
         self._trim, self._dirty = 0, None
@@ -265,7 +212,7 @@ class OutputDocument:
         """``item`` changed beyond its lines (its image was drawn): the editor gets it again."""
         start = self._offset(item.block)
         if start is not None and item.live:
-            self._mark(start + sum(other.lines for other in _before(item.block, item)))
+            self._mark(start + sum(other.lines for other in items_before(item.block, item)))
 
     def _note_image(self, item: Item) -> None:
         if item.rich is not None and item.rich.image is not None:
@@ -287,7 +234,7 @@ class OutputDocument:
         if rich is not None:
             item.rich = rich
             self._note_image(item)
-        at = sum(other.lines for other in _before(block, item))
+        at = sum(other.lines for other in items_before(block, item))
         new = Lines()
         write(new, segments, self.max_line_bytes)
         block.texts[at : at + item.lines] = new.texts
@@ -367,7 +314,7 @@ class OutputDocument:
             self._forget(dead)
 
     def _forget(self, items: list[Item]) -> None:
-        _kill(items)
+        kill(items)
         for item in items:
             if item.key is not None and item.key in self._keyed:
                 self._keyed[item.key].remove(item)
@@ -382,28 +329,3 @@ class OutputDocument:
             else:
                 self._forget(block.items[1:])
         self.blocks = kept
-
-
-def _marks(block: Block, row: int, first: int, marks: list[Mark]) -> None:
-    """The marks of ``block`` on its lines from ``first`` on; ``row`` is its first line's row
-    in the edit (negative when the edit starts inside it)."""
-    header = block.items[0]
-    if header.lines > block.lead >= first:
-        marks.append(Mark(row + block.lead, header.lines - block.lead))
-    at = 0
-    for item in block.items:
-        if item.rich is not None and item.lines and at >= first and item.rich.marked:
-            marks.append(Mark(row + at, item.lines, item.rich))
-        at += item.lines
-
-
-def _before(block: Block, item: Item) -> list[Item]:
-    for i, other in enumerate(block.items):
-        if other is item:
-            return block.items[:i]
-    return block.items
-
-
-def _kill(items: list[Item]) -> None:
-    for item in items:
-        item.live = False
