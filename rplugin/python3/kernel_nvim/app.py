@@ -5,19 +5,16 @@ editor session; at most one of them is linked at a time.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from .editor.bridge import Bridge, Part
-from .editor.protocol import OpenPayload, StatePayload, Update, Where
+from .editor.protocol import StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
-from .media import forms
-from .media.store import Store
-from .media.worker import Done, Job, Worker
-from .output.document import Item
-from .session.kernel_session import ERROR, SILENT_WHILE_BUSY, WARN, KernelSession
+from .media.gallery import NOTHING_TO_OPEN, Gallery
+from .media.worker import Done
+from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
 from .session.state import KernelState
 
@@ -37,16 +34,13 @@ class App:
         self.options = Options()
         self.sessions: dict[str, KernelSession] = {}
         self.active: KernelSession | None = None
-        self.bridge = Bridge(nvim, self._handle, self._compose, self._start_media)
+        self.bridge = Bridge(nvim, self._handle, self._compose, lambda: self.gallery.flushed())
+        self.gallery = Gallery(lambda: self.options, self.bridge.post)
         self.messages: list[tuple[str, int]] = []
         self._links: dict[int, Link] = {}  # id(session) -> its current link
         self._shown_state: StatePayload | None = None
         self._shown_linked = ""
         self._ticking = False
-        self._worker: Worker | None = None  # made with the first image
-        self._waiting: list[Job] = []  # started once the lines they are for are written
-        self._opened = 0  # scratch buffers opened: their names' numbers
-        self._said_pillow = False
 
     # Commands that need no linked kernel.
 
@@ -99,10 +93,7 @@ class App:
     def jump(self, row: int, name: str = "") -> None:
         """<CR> on line ``row`` (1-based): open a rich output, or go to a traceback's code."""
         session = self._named(name)
-        found = _openable(session, row)
-        if found is not None:
-            self._open(session, *found)
-        else:
+        if not self.gallery.open(session, row, self.active or session):
             session.jump(row)
 
     def input_reply(self, request_id: str, value: str | None) -> None:
@@ -137,13 +128,12 @@ class App:
     def _handle(self, tag: object, event: Event | Done) -> None:
         if isinstance(event, Done):
             if isinstance(tag, KernelSession):
-                self._on_media(tag, event)
+                self.gallery.done(tag, event)
             return
         if not isinstance(tag, Link) or self._links.get(id(tag.session)) is not tag:
             return  # from a link replaced since
         tag.session.handle(event)
-        for item in tag.session.doc.take_images():
-            self._draw(tag.session, item)
+        self.gallery.draw(tag.session)
 
     def _named(self, name: str) -> KernelSession:
         """The session of output buffer ``name``, else the active one."""
@@ -214,84 +204,10 @@ class App:
         session.router.preference = self.options.mime_preference
         session.doc.max_lines = self.options.max_lines
 
-    # Media: images written and drawn, outputs opened; the slow part in the worker's thread.
+    # Media.
 
     def open(self, row: int, name: str = "") -> None:
         """:KernelOpen, gx: open the richest form of the output on line ``row`` (1-based)."""
         session = self._named(name)
-        found = _openable(session, row)
-        if found is None:
-            raise KernelError("nothing to open on this line: :KernelOpen opens images, HTML, "
-                              "JSON, markdown and LaTeX outputs")  # fmt: skip
-        self._open(session, *found)
-
-    def _open(self, session: KernelSession, item: Item, form: forms.Form) -> None:
-        rich = item.rich
-        assert rich is not None
-        if isinstance(form, forms.TextForm):
-            self._opened += 1
-            name = f"kernel-open://{self._opened}.{form.filetype}"
-            self._show_open(session, {"name": name, "text": form.text, "filetype": form.filetype})
-        elif rich.file and rich.image is not None and form.mimetype == rich.image.mimetype:
-            self._show_open(session, {"file": rich.file})
-        else:
-            self._media().submit(Job(session, item, rich, write=form, open=True))
-
-    def _draw(self, session: KernelSession, item: Item) -> None:
-        """A new image: its preview drawn, or its file written for an image plugin."""
-        rich, options = item.rich, self.options
-        image = rich.image if rich is not None else None
-        if rich is None or image is None or options.image == "none":
-            return
-        write = size = None
-        if options.image in ("file", "both") and image.mimetype in forms.SUFFIXES:
-            write = forms.image_form(image)
-        if options.image in ("blocks", "both") and image.mimetype in DRAWN:
-            size = (options.image_rows, options.image_columns)
-        if write is not None or size is not None:
-            self._waiting.append(Job(session, item, rich, preview=size, write=write))
-
-    def _start_media(self) -> None:
-        # Only now: a decode in the worker's thread, started before the flush's update, would
-        # hold the GIL at times while the main thread writes the image's line.
-        jobs, self._waiting = self._waiting, []
-        for job in jobs:
-            self._media().submit(job)
-
-    def _on_media(self, session: KernelSession, done: Done) -> None:
-        job = done.job
-        # Said once, and only when nothing else draws images: an image plugin may draw them.
-        if done.no_pillow and not self._said_pillow and self.options.image == "blocks":
-            self._said_pillow = True
-            session.say(f"image previews need Pillow in the python3 host: {sys.executable} -m "
-                        "pip install Pillow (or let g:kernel_image = 'none')", WARN)  # fmt: skip
-        if done.problem:
-            session.say(done.problem, ERROR if job.open else WARN)
-        if job.open:
-            if done.file:
-                self._show_open(session, {"file": done.file})
-                if job.write is not None and job.write.image is job.rich.image:
-                    job.rich.file = done.file  # the next open need not wait for the worker
-            return
-        if job.item.rich is job.rich and (done.file or done.preview):  # not replaced since
-            job.rich.file = done.file or job.rich.file
-            job.rich.preview = done.preview or job.rich.preview
-            session.doc.touch(job.item)
-
-    def _show_open(self, session: KernelSession, payload: OpenPayload) -> None:
-        # Shown with the active session's answers, wherever the output was.
-        (self.active or session).shows["open"] = payload
-
-    def _media(self) -> Worker:
-        if self._worker is None:
-            self._worker = Worker(Store(), self.bridge.post)
-        return self._worker
-
-
-DRAWN = ("image/png", "image/jpeg", "image/gif")  # what Pillow draws previews of
-
-
-def _openable(session: KernelSession, row: int) -> tuple[Item, forms.Form] | None:
-    item = session.doc.item_at(row - 1)
-    form = forms.richest(item.rich) if item is not None and item.rich is not None else None
-    return (item, form) if item is not None and form is not None else None
+        if not self.gallery.open(session, row, self.active or session):
+            raise KernelError(NOTHING_TO_OPEN)
