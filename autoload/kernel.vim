@@ -62,6 +62,14 @@ function! kernel#open() abort
   call kernel#rpc('open', line('.'), bufname('%'))
 endfunction
 
+" :KernelSave: the host builds and writes the notebook while the editor goes on (a big one,
+" images and all, takes it most of a second); its message says when the file is there. In an
+" output buffer, that buffer's kernel is saved.
+function! kernel#save(file, bang) abort
+  let name = bufname('%') =~# '^kernel://' ? bufname('%') : ''
+  call kernel#rpc('save', a:file, a:bang ? v:true : v:false, getcwd(), name)
+endfunction
+
 " Give a buffer that talks to the kernel `K` and completion, unless the user has their own:
 " a global or buffer map of K, or an 'omnifunc' other than the filetype plugin's default.
 function! kernel#attach() abort

@@ -11,7 +11,7 @@ if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
         \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
-        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen']
+        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen', 'KernelSave']
     execute 'command! -nargs=* -range' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -36,6 +36,8 @@ command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
 command! -bar KernelTraceback call kernel#rpc('traceback')
 command! -bar KernelOpen call kernel#open()
+" -complete=file: Vim expands `~` and `%` in {file} as for :write (`:KernelSave %:r.ipynb`).
+command! -bar -bang -nargs=1 -complete=file KernelSave call kernel#save(<q-args>, <bang>0)
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
 " 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never

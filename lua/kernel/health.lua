@@ -37,6 +37,8 @@ H.packages = {
   { name = 'jupyter_core', pip = 'jupyter_core' },
   -- Optional: only the half-block image previews need it (|g:kernel_image|).
   { name = 'PIL', pip = 'Pillow', optional = 'image previews drawn with half blocks' },
+  -- Optional: :KernelSave writes notebooks without it, unchecked.
+  { name = 'nbformat', pip = 'nbformat', optional = ':KernelSave checks the notebooks it writes' },
 }
 H.newest_files = 5
 -- What the host makes of images (lua/kernel/media.lua M.host_mode()), in words.

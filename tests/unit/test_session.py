@@ -28,6 +28,7 @@ class Source:
     name: str = "kernel-6759.json"
     short_name: str = "kernel-6759"
     buffer_name: str = "kernel://kernel-6759.json"
+    kernel_name: str = ""
 
 
 @dataclass

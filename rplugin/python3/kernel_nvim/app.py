@@ -104,6 +104,22 @@ class App:
         if self.active is not None:
             self.active.complete(line, col, where)
 
+    def save(self, file: str, bang: bool, cwd: str, name: str = "") -> None:
+        """:KernelSave {file}: the executions the output of the kernel holds, as a notebook.
+        After :KernelDisconnect, those of the kernel last linked; in an output buffer, its own."""
+        from .media import notebook as notebook_file
+        from .output import notebook
+
+        if not self.sessions:
+            raise KernelError("nothing to save: no kernel connected yet (use :KernelConnect)")
+        session = self._named(name)
+        path = notebook_file.target(file, cwd)
+        saved = notebook.build(session.doc.blocks, session.kernel_info, session.source.kernel_name)
+        notebook_file.write(saved, path, overwrite=bool(bang), cwd=cwd)
+        cells = len(saved["cells"])
+        session.say(f"saved {cells} cell{'' if cells == 1 else 's'} to "
+                    f"{notebook_file.shown(path, cwd)}")  # fmt: skip
+
     def linked(self) -> KernelSession:
         """The session linked now, for commands that need one."""
         if self.active is None or self.active.channel is None:

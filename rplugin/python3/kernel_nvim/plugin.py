@@ -41,6 +41,7 @@ COMMANDS: dict[str, Command] = {
     "input_reply": Command(App.input_reply),
     "complete": Command(App.complete),
     "complete_connection": Command(App.complete_connection, sync=True),
+    "save": Command(App.save),
     "send": Command(KernelSession.send, linked=True),
     "interrupt": Command(KernelSession.interrupt, linked=True),
     "inspect": Command(KernelSession.inspect, linked=True),

@@ -40,6 +40,8 @@ class Named(Protocol):
     def short_name(self) -> str: ...
     @property
     def buffer_name(self) -> str: ...
+    @property
+    def kernel_name(self) -> str: ...  # the kernelspec it was started from, "" if not known
 
 
 class KernelSession:
@@ -55,6 +57,7 @@ class KernelSession:
         self.sourcemap = SourceMap()
         self.channel: Channel | None = None
         self.language = ""  # of the kernel, e.g. python: the history buffer's filetype
+        self.kernel_info: Message = {}  # its kernel_info_reply: what a saved notebook says of it
         self.messages: list[tuple[str, int]] = []
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
@@ -190,7 +193,7 @@ class KernelSession:
 
     def _on_ready(self, msg: Message) -> None:
         self.status.ready(fields.text(msg["header"].get("session")))
-        content = msg["content"]
+        content = self.kernel_info = msg["content"]
         language = fields.mapping(content.get("language_info"))
         self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()

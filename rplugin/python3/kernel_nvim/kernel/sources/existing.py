@@ -66,6 +66,13 @@ class ConnectionFileSource:
         return f"kernel://{self.name}"
 
     @property
+    def kernel_name(self) -> str:
+        """The kernelspec the kernel was started from: Jupyter writes it in the connection files
+        of the kernels it starts; "" for others (`ipython kernel`)."""
+        name = self.conn.info.get("kernel_name")
+        return name if isinstance(name, str) else ""
+
+    @property
     def key(self) -> str:
         """What makes two sources the same kernel: the file's real path."""
         return os.path.realpath(self.conn.path)
