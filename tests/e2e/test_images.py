@@ -408,3 +408,53 @@ def test_image_nvim_in_kitty_sends_the_private_file_for_the_output_window(
     window = editor.nvim.exec_lua("return vim.fn.win_findbuf(vim.fn.bufnr('^kernel://'))[1]")
     assert placed[-1]["win"] == window
     assert [m for m in kernel_messages(editor) if "image.nvim" in m] == []
+
+
+# Section: :checkhealth kernel on images
+
+
+def checkhealth_images(editor: Editor) -> list[str]:
+    """The lines of the Images section of `:checkhealth kernel`."""
+    editor.nvim.command("checkhealth kernel")
+    lines = list(editor.nvim.current.buffer[:])
+    start = next(i for i, line in enumerate(lines) if line.startswith("Images"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Status"))
+    return [line.strip() for line in lines[start + 1 : end] if line.strip().startswith("-")]
+
+
+def test_checkhealth_without_a_terminal_says_auto_draws_half_blocks(make_editor: Any) -> None:
+    from importlib.metadata import version
+
+    needs(SNACKS)
+    needs(IMAGE_NVIM)
+    editor = make_editor(["--cmd", f"set rtp+={SNACKS},{IMAGE_NVIM}"])
+    editor.nvim.command("set termguicolors")
+    assert checkhealth_images(editor)[1:] == [
+        "- snacks.nvim: installed; no terminal shows this Neovim, so it shows no images here",
+        "- image.nvim: installed, not loaded: g:kernel_image = 'auto' uses it once it is set up",
+        f"- half blocks: drawn by Pillow {version('Pillow')}, shown with 'termguicolors'",
+        "- g:kernel_image = 'auto' uses half blocks here",
+    ]
+    editor.nvim.command("set notermguicolors | let g:kernel_image = 'blocks'")
+    lines = checkhealth_images(editor)
+    assert "- half blocks: not drawn: they need 'termguicolors'" in lines
+    assert "- g:kernel_image = 'auto' uses only each image's line here" in lines
+    warned = [line for line in lines if "WARNING" in line]
+    assert len(warned) == 1 and "g:kernel_image = 'blocks' cannot show images here" in warned[0]
+
+
+def test_checkhealth_in_kitty_says_what_snacks_and_image_nvim_find(
+    make_kitty: Callable[..., TuiEditor],
+) -> None:
+    editor = make_kitty(SNACKS, IMAGE_NVIM)
+    editor.nvim.exec_lua("require('image')")
+    lines = checkhealth_images(editor)
+    assert lines[0] == "- g:kernel_image = 'auto': images are shown by snacks.nvim or image.nvim"
+    assert "- snacks.nvim: installed; it says the terminal (kitty) shows images" in lines
+    assert "- image.nvim: loaded, but not set up: call require('image').setup()" in lines
+    assert "- g:kernel_image = 'auto' uses snacks.nvim here" in lines
+    editor.nvim.exec_lua("require('image').setup({backend = 'kitty'})")
+    editor.nvim.command("let g:kernel_image = 'image.nvim'")
+    lines = checkhealth_images(editor)
+    assert "- image.nvim: set up, in a terminal" in lines
+    assert not any("WARNING" in line for line in lines), lines
