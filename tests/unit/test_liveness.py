@@ -40,6 +40,18 @@ def test_handshake_is_ready_once_kernel_info_is_answered_and_iopub_has_spoken() 
     assert handshake.next_deadline() is None
 
 
+def test_a_rejoin_waits_for_iopub_caused_by_its_own_probes() -> None:
+    # After the shell connection dropped, iopub still queued from the kernel that went proves
+    # nothing about the one that comes back.
+    rejoin = Handshake(now=0.0, timeout=5.0, own_iopub=True)
+    rejoin.asked("info-1")
+    rejoin.on_message("shell", message("kernel_info_reply", "info-1"))
+    assert rejoin.on_message("iopub", message("stream", "an-old-request")) is False
+    assert rejoin.step(0.1) is Step.PROBE
+    assert rejoin.on_message("iopub", message("status", "info-1")) is True
+    assert rejoin.step(0.2) is Step.READY
+
+
 def test_handshake_probes_at_most_once_per_interval() -> None:
     handshake = Handshake(now=0.0, timeout=5.0, probe_every=0.2)
     handshake.asked("info-1")

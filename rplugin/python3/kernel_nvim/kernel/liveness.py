@@ -37,8 +37,11 @@ class Handshake:
     deadline anyway; one that never answers is not.
     """
 
-    def __init__(self, now: float, timeout: float, probe_every: float = 0.2) -> None:
+    def __init__(
+        self, now: float, timeout: float, probe_every: float = 0.2, own_iopub: bool = False
+    ) -> None:
         self.timeout = timeout
+        self.own_iopub = own_iopub  # only iopub caused by our probes counts (a rejoin)
         self.deadline = now + timeout
         self.probe_every = probe_every
         self.reply: Message | None = None
@@ -57,9 +60,10 @@ class Handshake:
         Everything caused by our kernel_info_requests is ours, also after ready: the reply, and
         the busy and idle of each on iopub, which would show a kernel just linked as busy.
         """
-        if channel == "iopub":
+        ours = msg["parent_header"].get("msg_id") in self._asked
+        if channel == "iopub" and (ours or not self.own_iopub):
             self._iopub_seen = True
-        if msg["parent_header"].get("msg_id") not in self._asked:
+        if not ours:
             return False
         if msg["msg_type"] == "kernel_info_reply":
             self.reply = self.reply or msg
