@@ -6,6 +6,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from test_session import Clock, FakeChannel, Source
+
+from kernel_nvim.app import App
 from kernel_nvim.kernel.sources.catalog import Found
 from kernel_nvim.session.kernel_list import (
     Choice,
@@ -16,6 +19,7 @@ from kernel_nvim.session.kernel_list import (
     nothing_to_list,
     the_one,
 )
+from kernel_nvim.session.kernel_session import KernelSession
 
 NOW = 1_700_000_000.0
 
@@ -159,3 +163,27 @@ def test_with_only_dead_files_the_message_counts_them_and_offers_the_bang() -> N
         "no running kernel: nothing listens at the 3 connection files in ~/rt; start a kernel "
         "(e.g. ipython kernel), or :KernelList! to list the files anyway"
     )
+
+
+# What the app knows of its sessions
+
+
+class OwnedSource(Source):
+    """Any source that says it is ours: no type of the app's is asked."""
+
+    owned = True
+
+
+def test_the_app_knows_its_sessions_by_key_and_asks_their_source_whether_owned() -> None:
+    app = App(None)  # the editor is never called here
+    linked = KernelSession(Source(), app.options, Clock())
+    linked.link(FakeChannel())
+    linked.last_heard = 1.0
+    ours = KernelSession(OwnedSource(), app.options, Clock())
+    app.sessions = {"/run/kernel-a.json": linked, "/run/kernel-b.json": ours}
+    app.active = linked
+
+    assert app._known() == {
+        "/run/kernel-a.json": Known("", owned=False, linked=True, answered=True),
+        "/run/kernel-b.json": Known("", owned=True, linked=False, answered=False),
+    }
