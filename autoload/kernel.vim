@@ -25,12 +25,15 @@ endfunction
 
 " The link is `connecting` at once, before the host hears of it: a send typed right after
 " (`:KernelConnect 6759 | KernelExec ...`, `nvim +KernelConnect +KernelExec...`) passes the
-" check in kernel#send(), and the host holds it until the kernel answers.
-function! kernel#connect(target) abort
+" check in kernel#send(), and the host holds it until the kernel answers. Without a target the
+" host may show a picker instead, and then says the state as it still is.
+" kernel#connect({target} [, {bang}]): {bang} with no {target} always shows the picker, with
+" the files of stopped kernels too. The picker calls it with the file chosen.
+function! kernel#connect(target, ...) abort
   if s:host_ready()
     call kernel#attach()
     lua require('kernel.state').set_local('connecting')
-    call kernel#rpc('connect', a:target, getcwd())
+    call kernel#rpc('connect', a:target, getcwd(), get(a:000, 0, 0))
   endif
 endfunction
 

@@ -33,6 +33,7 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "connect": Command(App.connect),
+    "list": Command(App.list_kernels),
     "disconnect": Command(App.disconnect),
     "clear": Command(App.clear),
     "resend": Command(App.resend),
