@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
+from ..errors import KernelError
 from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
 from .wire import DropReason, InvalidMessage, Session
@@ -78,6 +79,11 @@ class ZmqChannel:
         process_gone: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if endpoints.curve_publickey and not zmq.has("curve"):
+            raise KernelError(
+                "the kernel's connection file asks for CurveZMQ encryption, which the libzmq "
+                f"of this pyzmq ({zmq.pyzmq_version()}) was built without"
+            )
         self.endpoints = endpoints
         self.timing = timing or Timing()
         self.interrupt_fallback = interrupt_fallback
@@ -173,6 +179,7 @@ class _Sockets:
         self._endpoints = endpoints
         self._context = context
         self._open: list[zmq.Socket[Any]] = []
+        self._own_keypair: tuple[bytes, bytes] | None = None
         try:
             ident = session.bsession  # stdin must share the shell's identity or input() hangs
             self.by_name = {name: self._connect(name, ident) for name in MESSAGE_CHANNELS}
@@ -199,13 +206,24 @@ class _Sockets:
         if identity:
             sock.identity = identity
         ends = self._endpoints
-        if ends.curve_publickey and ends.curve_secretkey:
-            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
-            sock.curve_secretkey = ends.curve_secretkey.encode()
-            sock.curve_publickey = ends.curve_publickey.encode()
+        if ends.curve_publickey:
+            # jupyter_client 8.9+: a client encrypts with the kernel's keypair from the
+            # connection file, as jupyter_client's own do. A file with the public key alone is
+            # served by a keypair of our own: the kernel authenticates clients by the HMAC key.
+            public, secret = self._curve_keypair()
+            sock.curve_secretkey = secret
+            sock.curve_publickey = public
             sock.curve_serverkey = ends.curve_publickey.encode()
         sock.connect(ends.address(channel))
         return sock
+
+    def _curve_keypair(self) -> tuple[bytes, bytes]:
+        ends = self._endpoints
+        if ends.curve_secretkey:
+            return ends.curve_publickey.encode(), ends.curve_secretkey.encode()
+        if self._own_keypair is None:
+            self._own_keypair = zmq.curve_keypair()
+        return self._own_keypair
 
     def close(self) -> None:
         for sock in self._open:
@@ -330,7 +348,10 @@ class _Loop:
         if self.channel.stopping:
             return
         if self.heartbeat.ping_due(now):
-            self.io.hb.send(b"ping")
+            # A REQ socket whose peer refused its CurveZMQ handshake (keys of another kernel)
+            # has no pipe left, and a blocking send there would stop this thread for good.
+            with contextlib.suppress(zmq.Again):
+                self.io.hb.send(b"ping", zmq.NOBLOCK)
         lost = self.heartbeat.check(now) is Liveness.UNRESPONSIVE
         if self.heartbeat.gone_check_due(now) and _asks(self.channel.process_gone):
             self.channel.stopping = True
