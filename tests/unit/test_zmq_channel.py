@@ -371,7 +371,7 @@ def test_an_unanswered_interrupt_asks_the_source_to_signal(
     assert [k for k in events.kinds() if k.name.startswith("INTERRUPT")] == [kind]
 
 
-def test_an_answered_interrupt_needs_no_fallback(
+def test_an_answered_interrupt_is_never_signalled_and_ends_its_grace_as_answered(
     kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
 ) -> None:
     called: list[bool] = []
@@ -387,8 +387,9 @@ def test_an_answered_interrupt_needs_no_fallback(
         probe = channel.send("shell", "kernel_info_request", {})
         events.wait_reply(probe)
 
-    assert msg_id and called == []
-    assert not [k for k in events.kinds() if k.name.startswith("INTERRUPT")]
+    assert called == []
+    ends = [e for e in events.seen if e.kind.name.startswith("INTERRUPT")]
+    assert [(e.kind, e.text) for e in ends] == [(EventKind.INTERRUPT_ANSWERED, msg_id)]
 
 
 def test_an_interrupt_fallback_that_raises_is_unanswered(

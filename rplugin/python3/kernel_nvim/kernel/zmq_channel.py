@@ -359,10 +359,16 @@ class _Loop:
             return
         if lost:
             batch.append(Event(EventKind.UNRESPONSIVE))
-        for _ in self.interrupts.overdue(now):
-            signalled = _asks(self.channel.interrupt_fallback)
-            kind = EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
-            batch.append(Event(kind))
+        for msg_id, answered in self.interrupts.overdue(now):
+            # A kernel that answered is never signalled: it said it took the interrupt, and
+            # SIGINT can end a kernel that does not expect it (xeus-python exits).
+            if answered:
+                kind = EventKind.INTERRUPT_ANSWERED
+            elif _asks(self.channel.interrupt_fallback):
+                kind = EventKind.INTERRUPT_SIGNALLED
+            else:
+                kind = EventKind.INTERRUPT_UNANSWERED
+            batch.append(Event(kind, text=msg_id))
         self.drops.flush(now)
 
     def _on_handshake(self, now: float, batch: list[Event]) -> None:

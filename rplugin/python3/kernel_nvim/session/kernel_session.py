@@ -28,6 +28,8 @@ from .stdin import Stdin
 
 Message = dict[str, Any]
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+_INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_SIGNALLED,
+                             EventKind.INTERRUPT_UNANSWERED})  # fmt: skip
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
@@ -60,6 +62,7 @@ class KernelSession:
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
         self._probing = False
+        self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
     # Linking.
 
@@ -76,6 +79,7 @@ class KernelSession:
             channel.close()
         self.router.end(notice)
         self.requests.clear()
+        self._interrupted.clear()
         self.status.unlinked()
 
     def handle(self, event: Event) -> None:
@@ -98,9 +102,8 @@ class KernelSession:
             self._on_gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
-        elif kind is EventKind.INTERRUPT_UNANSWERED:
-            why = "no process here is proven to be it, so none was sent SIGINT"
-            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind in _INTERRUPT_ENDS:
+            self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
 
     # Commands.
 
@@ -113,7 +116,8 @@ class KernelSession:
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        self._channel().send("control", "interrupt_request", {})
+        msg_id = self._channel().send("control", "interrupt_request", {})
+        self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -169,6 +173,15 @@ class KernelSession:
             before = self.status.busy_ours | self.status.busy_other
             self._probing = True
             self._ask("busy_probe", {}, lambda _: self._settle(before), "kernel_info_request")
+
+    def expire(self) -> None:
+        """Time passed: say which requests the user waits for got no answer in time."""
+        for pending in self.requests.expire(self.clock()):
+            # A kernel is busy with the request itself too (its own busy/idle on iopub).
+            running = (self.status.busy_ours | self.status.busy_other) - {pending.msg_id}
+            busy = ": it is busy" if running else ""
+            self.say(f"{self.short} did not answer the {pending.what} within "
+                     f"{pending.timeout:g} s{busy}")  # fmt: skip
 
     # What the editor shows.
 
@@ -299,8 +312,22 @@ class KernelSession:
 
     def _on_complete(self, content: Message, line: str, where: Where) -> None:
         start, items = assist.completions(line, content)
-        if items:
-            self.shows["complete"] = {"start": start, "items": items, "where": where}
+        if not items:
+            self.say("the kernel offers no completion here")
+            return
+        self.shows["complete"] = {"start": start, "items": items, "where": where}
+
+    def _on_interrupt_end(self, kind: EventKind, interrupted: set[str]) -> None:
+        if kind is EventKind.INTERRUPT_UNANSWERED:
+            why = "no process here is proven to be it, so none was sent SIGINT"
+            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind is EventKind.INTERRUPT_ANSWERED and interrupted & (
+            self.status.busy_ours | self.status.busy_other
+        ):
+            # xeus-python acknowledges every interrupt_request and stops nothing (and SIGINT
+            # ends its process): code that goes on after the grace is worth a word.
+            self.say(f"{self.short} answered the interrupt request, but the code still runs: "
+                     "the kernel may ignore interrupts", WARN)  # fmt: skip
 
     def _on_history(self, content: Message) -> None:
         entries = [(e[1], e[2]) for e in content.get("history") or []
