@@ -72,7 +72,8 @@ for module, dist in (arg.split(":") for arg in sys.argv[3:]):
         found = getattr(imported, "__version__", "?")
     report["modules"][module] = {"version": str(found)}
     if module == "zmq":
-        report["modules"][module]["libzmq"] = imported.zmq_version()
+        curve = "" if imported.has("curve") else " (without CurveZMQ)"
+        report["modules"][module]["libzmq"] = imported.zmq_version() + curve
 try:
     # The package's __init__ imports pynvim, which existing does not need: with a bare package
     # object the files are listed even in a python that lacks pynvim.

@@ -164,15 +164,18 @@ def test_heartbeat_deadline_is_the_next_ping_or_the_moment_of_loss() -> None:
 # InterruptWatch
 
 
-def test_an_unanswered_interrupt_is_overdue_after_the_grace_once() -> None:
+def test_each_interrupts_grace_ends_once_saying_whether_it_was_answered() -> None:
     watch = InterruptWatch(grace=1.0)
     watch.sent("int-1", now=0.0)
     watch.sent("int-2", now=0.5)
     watch.answered("int-2")
+    watch.answered("not-ours")
 
     assert watch.overdue(0.9) == []
     assert watch.next_deadline() == 1.0
-    assert watch.overdue(1.0) == ["int-1"]
+    assert watch.overdue(1.0) == [("int-1", False)]
+    assert watch.next_deadline() == 1.5
+    assert watch.overdue(1.5) == [("int-2", True)]
     assert watch.overdue(2.0) == []
     assert watch.next_deadline() is None
 

@@ -43,6 +43,7 @@ class App:
         self._shown_linked = ""
         self._ticking = False
         self._pick: PickPayload | None = None  # the picker, for the next update
+        self._expiry: float | None = None  # when the next request the user waits for runs out
 
     # Commands that need no linked kernel.
 
@@ -260,6 +261,7 @@ class App:
             for session in self.sessions.values():
                 session.messages = []
         self._keep_ticking(state)
+        self._watch_requests()
         return parts
 
     def _session_part(self, session: KernelSession) -> Part:
@@ -274,6 +276,23 @@ class App:
         if state["state"] == KernelState.BUSY.value and not self._ticking:
             self._ticking = True
             self.bridge.call_later(SILENT_WHILE_BUSY, self._tick)
+
+    def _watch_requests(self) -> None:
+        """A K or a completion with no answer by its deadline is told then, not never."""
+        active = self.active
+        deadline = active.requests.next_deadline() if active is not None else None
+        if active is None or deadline is None:
+            return
+        if self._expiry is not None and self._expiry <= deadline:
+            return  # a timer set already goes off no later
+        self._expiry = deadline
+        self.bridge.call_later(max(0.0, deadline - active.clock()) + 0.01, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        for session in self.sessions.values():
+            session.expire()
+        self.update()
 
     def _apply_options(self, session: KernelSession) -> None:
         session.options = self.options

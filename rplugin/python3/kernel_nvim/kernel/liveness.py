@@ -154,23 +154,30 @@ class Heartbeat:
 
 
 class InterruptWatch:
-    """interrupt_requests sent, and which are overdue for the fallback (SIGINT, if possible)."""
+    """interrupt_requests sent, and whose grace is over: those unanswered for the fallback
+    (SIGINT, if possible), the answered ones for a look at whether the code stopped."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
         self._due: dict[str, float] = {}  # msg_id -> when the grace ends
+        self._answered: set[str] = set()
 
     def sent(self, msg_id: str, now: float) -> None:
         self._due[msg_id] = now + self.grace
 
     def answered(self, parent_id: str) -> None:
-        self._due.pop(parent_id, None)
+        if parent_id in self._due:
+            self._answered.add(parent_id)
 
-    def overdue(self, now: float) -> list[str]:
+    def overdue(self, now: float) -> list[tuple[str, bool]]:
+        """(msg_id, answered) of each interrupt whose grace ended, once each."""
         late = [msg_id for msg_id, when in self._due.items() if now >= when]
+        ended = []
         for msg_id in late:
             del self._due[msg_id]
-        return late
+            ended.append((msg_id, msg_id in self._answered))
+            self._answered.discard(msg_id)
+        return ended
 
     def next_deadline(self) -> float | None:
         return min(self._due.values(), default=None)

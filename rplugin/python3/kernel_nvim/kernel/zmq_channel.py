@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
+from ..errors import KernelError
 from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
 from .wire import DropReason, InvalidMessage, Session
@@ -58,6 +59,11 @@ class ZmqChannel:
         process_gone: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if endpoints.curve_publickey and not zmq.has("curve"):
+            raise KernelError(
+                "the kernel's connection file asks for CurveZMQ encryption, which the libzmq "
+                f"of this pyzmq ({zmq.pyzmq_version()}) was built without"
+            )
         self.endpoints = endpoints
         self.timing = timing or Timing()
         self.interrupt_fallback = interrupt_fallback
@@ -283,7 +289,10 @@ class _Loop:
         if self.channel.stopping:
             return
         if self.heartbeat.ping_due(now):
-            self.io.hb.send(b"ping")
+            # A REQ socket whose peer refused its CurveZMQ handshake (keys of another kernel)
+            # has no pipe left, and a blocking send there would stop this thread for good.
+            with contextlib.suppress(zmq.Again):
+                self.io.hb.send(b"ping", zmq.NOBLOCK)
         lost = self.heartbeat.check(now) is Liveness.UNRESPONSIVE
         if self.heartbeat.gone_check_due(now) and _asks(self.channel.process_gone):
             self.channel.stopping = True
@@ -291,10 +300,16 @@ class _Loop:
             return
         if lost:
             batch.append(Event(EventKind.UNRESPONSIVE))
-        for _ in self.interrupts.overdue(now):
-            signalled = _asks(self.channel.interrupt_fallback)
-            kind = EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
-            batch.append(Event(kind))
+        for msg_id, answered in self.interrupts.overdue(now):
+            # A kernel that answered is never signalled: it said it took the interrupt, and
+            # SIGINT can end a kernel that does not expect it (xeus-python exits).
+            if answered:
+                kind = EventKind.INTERRUPT_ANSWERED
+            elif _asks(self.channel.interrupt_fallback):
+                kind = EventKind.INTERRUPT_SIGNALLED
+            else:
+                kind = EventKind.INTERRUPT_UNANSWERED
+            batch.append(Event(kind, text=msg_id))
         self.drops.flush(now)
 
     def _on_handshake(self, now: float, batch: list[Event]) -> None:

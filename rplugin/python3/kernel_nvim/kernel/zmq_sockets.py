@@ -44,6 +44,7 @@ class Sockets:
         self._endpoints = endpoints
         self._context = context
         self._open: list[zmq.Socket[Any]] = []
+        self._own_keypair: tuple[bytes, bytes] | None = None
         try:
             ident = session.bsession  # stdin must share the shell's identity or input() hangs
             self.by_name = {name: self._connect(name, ident) for name in MESSAGE_CHANNELS}
@@ -75,13 +76,24 @@ class Sockets:
         if identity:
             sock.identity = identity
         ends = self._endpoints
-        if ends.curve_publickey and ends.curve_secretkey:
-            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
-            sock.curve_secretkey = ends.curve_secretkey.encode()
-            sock.curve_publickey = ends.curve_publickey.encode()
+        if ends.curve_publickey:
+            # jupyter_client 8.9+: a client encrypts with the kernel's keypair from the
+            # connection file, as jupyter_client's own do. A file with the public key alone is
+            # served by a keypair of our own: the kernel authenticates clients by the HMAC key.
+            public, secret = self._curve_keypair()
+            sock.curve_secretkey = secret
+            sock.curve_publickey = public
             sock.curve_serverkey = ends.curve_publickey.encode()
         sock.connect(ends.address(channel))
         return sock
+
+    def _curve_keypair(self) -> tuple[bytes, bytes]:
+        ends = self._endpoints
+        if ends.curve_secretkey:
+            return ends.curve_publickey.encode(), ends.curve_secretkey.encode()
+        if self._own_keypair is None:
+            self._own_keypair = zmq.curve_keypair()
+        return self._own_keypair
 
     def close(self) -> None:
         for sock in self._open:

@@ -9,7 +9,6 @@ next update takes it.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
 from . import assist, fields, inline
+from .code import execute_content, tidy
 from .options import Options
 from .requests import Requests
 from .router import Router
@@ -28,6 +28,8 @@ from .stdin import Stdin
 
 Message = dict[str, Any]
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+_INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_SIGNALLED,
+                             EventKind.INTERRUPT_UNANSWERED})  # fmt: skip
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
@@ -63,6 +65,7 @@ class KernelSession:
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
         self._probing = False
+        self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
     # Linking.
 
@@ -79,6 +82,7 @@ class KernelSession:
             channel.close()
         self.router.end(notice)
         self.requests.clear()
+        self._interrupted.clear()
         self.status.unlinked()
 
     def handle(self, event: Event) -> None:
@@ -101,22 +105,22 @@ class KernelSession:
             self._on_gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
-        elif kind is EventKind.INTERRUPT_UNANSWERED:
-            why = "no process here is proven to be it, so none was sent SIGINT"
-            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind in _INTERRUPT_ENDS:
+            self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
 
     # Commands.
 
     def send(self, code: str, source: dict[str, Any]) -> None:
-        code = _tidy(code)
+        code = tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
-        msg_id = self._channel().send("shell", "execute_request", _execute(code))
+        msg_id = self._channel().send("shell", "execute_request", execute_content(code))
         self.router.start(msg_id, code, source)
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        self._channel().send("control", "interrupt_request", {})
+        msg_id = self._channel().send("control", "interrupt_request", {})
+        self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -172,6 +176,15 @@ class KernelSession:
             before = self.status.busy_ours | self.status.busy_other
             self._probing = True
             self._ask("busy_probe", {}, lambda _: self._settle(before), "kernel_info_request")
+
+    def expire(self) -> None:
+        """Time passed: say which requests the user waits for got no answer in time."""
+        for pending in self.requests.expire(self.clock()):
+            # A kernel is busy with the request itself too (its own busy/idle on iopub).
+            running = (self.status.busy_ours | self.status.busy_other) - {pending.msg_id}
+            busy = ": it is busy" if running else ""
+            self.say(f"{self.short} did not answer the {pending.what} within "
+                     f"{pending.timeout:g} s{busy}")  # fmt: skip
 
     # What the editor shows.
 
@@ -302,8 +315,22 @@ class KernelSession:
 
     def _on_complete(self, content: Message, line: str, where: Where) -> None:
         start, items = assist.completions(line, content)
-        if items:
-            self.shows["complete"] = {"start": start, "items": items, "where": where}
+        if not items:
+            self.say("the kernel offers no completion here")
+            return
+        self.shows["complete"] = {"start": start, "items": items, "where": where}
+
+    def _on_interrupt_end(self, kind: EventKind, interrupted: set[str]) -> None:
+        if kind is EventKind.INTERRUPT_UNANSWERED:
+            why = "no process here is proven to be it, so none was sent SIGINT"
+            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind is EventKind.INTERRUPT_ANSWERED and interrupted & (
+            self.status.busy_ours | self.status.busy_other
+        ):
+            # xeus-python acknowledges every interrupt_request and stops nothing (and SIGINT
+            # ends its process): code that goes on after the grace is worth a word.
+            self.say(f"{self.short} answered the interrupt request, but the code still runs: "
+                     "the kernel may ignore interrupts", WARN)  # fmt: skip
 
     def _on_history(self, content: Message) -> None:
         entries = [(e[1], e[2]) for e in content.get("history") or []
@@ -343,28 +370,13 @@ class KernelSession:
             self.router.end("no reply: the kernel restarted", [msg_id])
             return
         execution.resent = True
-        again = self.channel.send("shell", "execute_request", _execute(execution.code))
+        again = self.channel.send("shell", "execute_request", execute_content(execution.code))
         self.router.executions[again] = self.router.executions.pop(msg_id)
 
     def _ours(self, msg: Message) -> bool:
         """Caused by us: requests carry their client's session id, ours or another's."""
         session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
-
-
-def _execute(code: str) -> Message:
-    return {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": True, "stop_on_error": True}  # fmt: skip
-
-
-def _tidy(code: str) -> str:
-    """Dedent, so that an indented selection runs, and drop blank lines at either end."""
-    lines = code.replace("\r\n", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return textwrap.dedent("\n".join(lines))
 
 
 def _describe(info: Message, language: dict[str, Any]) -> str:
