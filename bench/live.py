@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from harness import BareClient, Editor, RpcSampler
+from harness import BareClient, Editor, RpcSampler, TwinSampler
 
 Message = dict[str, Any]
 
@@ -41,14 +42,17 @@ def floor_seconds(bare: BareClient, code: str, last: str) -> float:
     return elapsed
 
 
-def plugin_seconds(ed: Editor, code: str, last: str, rpc: list[float]) -> float:
+def plugin_seconds(
+    ed: Editor, code: str, last: str, rpc: list[float], idle: Path, idle_rpc: list[float]
+) -> float:
     ticket = ed.arm(last, contains=True, timeout=120)
-    with RpcSampler(ed.socket) as sampler:
+    with RpcSampler(ed.socket) as sampler, TwinSampler(idle) as twin:
         start = time.perf_counter()
         ed.nvim.exec_lua("require('kernel.rpc').notify('send', ..., {})", code, async_=True)
         ed.wait("bench_line", ticket)
         elapsed = time.perf_counter() - start
     rpc.extend(sampler.samples)
+    idle_rpc.extend(twin.samples)
     ed.wait_idle()
     return elapsed
 
@@ -57,25 +61,36 @@ Alternate = Callable[[Callable[[], Any], Callable[[], Any]], None]
 Summary = Callable[[list[float]], dict[str, float]]
 
 
-def live(ed: Editor, bare: BareClient, alternate: Alternate, summary: Summary) -> dict[str, Any]:
-    """Each scenario's last frame (plugin and floor) and the editor's RPC latency meanwhile."""
-    return {name: scenario(ed, bare, code, last, alternate, summary)
+def live(
+    ed: Editor, bare: BareClient, alternate: Alternate, summary: Summary, idle: Path
+) -> dict[str, Any]:
+    """Each scenario's last frame (plugin and floor) and the editor's RPC latency meanwhile,
+    beside an idle editor's (``idle``, its socket): the share the busy machine adds."""
+    return {name: scenario(ed, bare, code, last, alternate, summary, idle)
             for name, (code, last) in SCENARIOS.items()}  # fmt: skip
 
 
 def scenario(
-    ed: Editor, bare: BareClient, code: str, last: str, alternate: Alternate, summary: Summary
+    ed: Editor,
+    bare: BareClient,
+    code: str,
+    last: str,
+    alternate: Alternate,
+    summary: Summary,
+    idle: Path,
 ) -> dict[str, Any]:
     plugin: list[float] = []
     floor: list[float] = []
     rpc: list[float] = []
+    idle_rpc: list[float] = []
     alternate(
         lambda: floor.append(floor_seconds(bare, code, last)),
-        lambda: plugin.append(plugin_seconds(ed, code, last, rpc)),
+        lambda: plugin.append(plugin_seconds(ed, code, last, rpc, idle, idle_rpc)),
     )
     return {"plugin": summary([s * 1000 for s in plugin]),
             "floor": summary([s * 1000 for s in floor]),
-            "rpc": summary([s * 1000 for s in rpc])}  # fmt: skip
+            "rpc": summary([s * 1000 for s in rpc]),
+            "idle_editor_rpc": summary([s * 1000 for s in idle_rpc])}  # fmt: skip
 
 
 def _holds(msg: Message, text: str) -> bool:
