@@ -11,7 +11,8 @@ if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
         \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
-        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen']
+        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen', 'KernelStart', 'KernelRestart',
+        \ 'KernelShutdown']
     execute 'command! -nargs=* -range' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -36,6 +37,12 @@ command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
 command! -bar KernelTraceback call kernel#rpc('traceback')
 command! -bar KernelOpen call kernel#open()
+" Kernels of our own: started from a kernelspec or the project's environment, then restarted
+" and shut down; :KernelShutdown! also asks a kernel we did not start.
+command! -bar -nargs=? -complete=customlist,kernel#complete_start KernelStart
+      \ call kernel#start(<q-args>)
+command! -bar KernelRestart call kernel#rpc('restart')
+command! -bar -bang KernelShutdown call kernel#rpc('shutdown', <bang>0)
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
 " 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never

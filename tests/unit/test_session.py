@@ -29,6 +29,12 @@ class Source:
     short_name: str = "kernel-6759"
     buffer_name: str = "kernel://kernel-6759.json"
 
+    def greeting(self, details: str) -> str:
+        return f"Connected to {self.name} ({details})"
+
+    def interrupt(self, channel: FakeChannel) -> None:
+        channel.send("control", "interrupt_request", {})
+
 
 @dataclass
 class FakeChannel:

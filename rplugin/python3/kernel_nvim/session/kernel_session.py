@@ -9,9 +9,8 @@ next update takes it.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from ..editor.protocol import InlinePayload, StatePayload, Where, edit_payload
 from ..errors import KernelError
@@ -19,9 +18,11 @@ from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
 from . import assist, fields, inline
+from .code import describe, execute_content, tidy
 from .options import Options
 from .requests import Requests
 from .router import Router
+from .source import KernelSource
 from .sourcemap import SourceMap
 from .state import KernelState, KernelStatus
 from .stdin import Stdin
@@ -31,19 +32,8 @@ INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
-class Named(Protocol):
-    """What a session needs to know of where its kernel came from."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def short_name(self) -> str: ...
-    @property
-    def buffer_name(self) -> str: ...
-
-
 class KernelSession:
-    def __init__(self, source: Named, options: Options, clock: Callable[[], float]) -> None:
+    def __init__(self, source: KernelSource, options: Options, clock: Callable[[], float]) -> None:
         self.source = source
         self.options = options
         self.clock = clock
@@ -59,13 +49,41 @@ class KernelSession:
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
+        self.held: list[tuple[str, dict[str, Any]]] = []  # sent while the kernel starts
         self._probing = False
 
     # Linking.
 
     def link(self, channel: Channel) -> None:
         self.channel = channel
-        self.status.connecting()
+        if self.status.linked is not KernelState.STARTING:
+            self.status.connecting()
+        held, self.held = self.held, []
+        for code, source in held:
+            self.send(code, source)
+
+    def starting(self) -> None:
+        """A kernel we start: no channel yet; what is sent meanwhile waits for one."""
+        self.status.starting()
+
+    def restarting(self) -> None:
+        """We restart the kernel: `starting` until its new session id says it is back."""
+        if self.channel is not None:
+            self.status.restarting()
+
+    def restart_done(self) -> None:
+        """Our restart is done: any answer of the new kernel shows it is back (see _on_restart),
+        and this request makes it give one."""
+        if self.channel is not None and self.status.linked is KernelState.STARTING:
+            self._ask("started", {}, lambda _: self.status.back(),
+                      "kernel_info_request")  # fmt: skip
+
+    def start_failed(self, why: str) -> None:
+        """The kernel we started never answered: say why, and what was not sent."""
+        not_sent = len(self.held) + self.router.end("not sent")
+        self.held = []
+        self.unlink()
+        self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
     def unlink(self, notice: str = "disconnected") -> None:
         channel, self.channel = self.channel, None
@@ -95,7 +113,7 @@ class KernelSession:
                 self.status.responsive()
                 self.say(f"{self.short} answers again")
         elif kind is EventKind.GONE:
-            self._on_gone(
+            self.gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
         elif kind is EventKind.INTERRUPT_UNANSWERED:
@@ -105,15 +123,18 @@ class KernelSession:
     # Commands.
 
     def send(self, code: str, source: dict[str, Any]) -> None:
-        code = _tidy(code)
+        code = tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
-        msg_id = self._channel().send("shell", "execute_request", _execute(code))
+        if self.channel is None and self.status.linked is KernelState.STARTING:
+            self.held.append((code, source))  # sent, in order, once there is a channel
+            return
+        msg_id = self._channel().send("shell", "execute_request", execute_content(code))
         self.router.start(msg_id, code, source)
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        self._channel().send("control", "interrupt_request", {})
+        self.source.interrupt(self._channel())
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -194,7 +215,7 @@ class KernelSession:
         language = fields.mapping(content.get("language_info"))
         self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()
-        self.say(f"Connected to {self.source.name} ({_describe(content, language)})")
+        self.say(self.source.greeting(describe(content, language)))
 
     def _on_failed(self, event: Event) -> None:
         not_sent = self.router.end("not sent")
@@ -205,7 +226,8 @@ class KernelSession:
         self.unlink()
         self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
-    def _on_gone(self, notice: str, why: str) -> None:
+    def gone(self, notice: str, why: str) -> None:
+        """The kernel's process is gone: what ran ends with ``notice``; ``why`` is said once."""
         if self.status.linked is KernelState.DEAD:
             return  # told already (a shutdown, then its process ending)
         self.router.end(notice)
@@ -233,7 +255,7 @@ class KernelSession:
         if msg_type == "status" and parent:
             self.status.on_status(parent, fields.text(content.get("execution_state")), ours)
         elif msg_type == "shutdown_reply" and content.get("restart") is False:
-            self._on_gone("no reply: the kernel was shut down", f"{self.short} was shut down")
+            self.gone("no reply: the kernel was shut down", f"{self.short} was shut down")
             return
         execution = self.router.on_iopub(msg, parent, other=not ours)
         if execution is None or execution.other:
@@ -314,6 +336,8 @@ class KernelSession:
     # Helpers.
 
     def _channel(self) -> Channel:
+        if self.channel is None and self.status.linked is KernelState.STARTING:
+            raise KernelError(f"{self.short} is starting: try again once it is idle")
         if self.channel is None:
             raise KernelError("not connected: use :KernelConnect first")
         if self.status.state is KernelState.DEAD:
@@ -340,35 +364,10 @@ class KernelSession:
             self.router.end("no reply: the kernel restarted", [msg_id])
             return
         execution.resent = True
-        again = self.channel.send("shell", "execute_request", _execute(execution.code))
+        again = self.channel.send("shell", "execute_request", execute_content(execution.code))
         self.router.executions[again] = self.router.executions.pop(msg_id)
 
     def _ours(self, msg: Message) -> bool:
         """Caused by us: requests carry their client's session id, ours or another's."""
         session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
-
-
-def _execute(code: str) -> Message:
-    return {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-            "allow_stdin": True, "stop_on_error": True}  # fmt: skip
-
-
-def _tidy(code: str) -> str:
-    """Dedent, so that an indented selection runs, and drop blank lines at either end."""
-    lines = code.replace("\r\n", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return textwrap.dedent("\n".join(lines))
-
-
-def _describe(info: Message, language: dict[str, Any]) -> str:
-    parts = [
-        f"{fields.text(language.get('name')) or '?'} {fields.text(language.get('version'))}".strip()
-    ]
-    implementation = fields.text(info.get("implementation"))
-    if implementation:
-        parts.append(f"{implementation} {fields.text(info.get('implementation_version'))}".strip())
-    return ", ".join(parts)
