@@ -13,6 +13,7 @@ import signal
 import stat
 import sys
 from collections.abc import Callable, Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,21 @@ def test_the_connection_file_holds_what_a_jupyter_client_needs(
     info = json.loads((sandbox.runtime / name).read_text())
     assert {"shell_port", "iopub_port", "key", "transport", "signature_scheme"} <= info.keys()
     assert info["key"] not in editor.messages()
+
+
+def test_checkhealth_lists_kernelspecs_and_environments_with_ipykernel_or_not(
+    start_editor: Callable[..., Editor], projects: Path
+) -> None:
+    project = projects / "bare"
+    editor = start_editor(project)
+    editor.nvim.command(f"edit {project / 'src' / 'cells.py'}")
+    editor.nvim.command("checkhealth kernel")
+    text = "\n".join(editor.nvim.current.buffer[:])
+    assert "Starting kernels (:KernelStart)" in text
+    assert f"OK jupyter_client {version('jupyter_client')}" in text
+    assert "OK kernelspec testpy (Test Python, python): has ipykernel" in text
+    assert "OK kernelspec testr (Not R, R): has ipykernel" in text
+    assert "kernelspec nowhere (nowhere, python)" in text
+    bare = f"environment python {sys.version.split()[0]} (.venv of bare): no ipykernel"
+    assert f"WARNING {bare}" in text
+    assert f"{project / '.venv' / 'bin' / 'python'} -m pip install ipykernel" in text

@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -147,3 +149,43 @@ def spec_names() -> list[str]:
 def _tilde(path: str) -> str:
     home = os.path.expanduser("~").rstrip(os.sep)
     return "~" + path[len(home) :] if path.startswith(home + os.sep) else path
+
+
+_HOST_PYTHONS = {"python", "python3", "python{}.{}".format(*sys.version_info[:2])}
+
+
+def health_report(file: str, cwd: str) -> dict[str, Any]:
+    """For `:checkhealth kernel`: the environments of ``file``'s project and the kernelspecs,
+    each with whether its python has ipykernel. Slow: it runs each python once."""
+    envs = environments.candidates(file, cwd)
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="kernel.nvim probe") as pool:
+        probed = list(pool.map(environments.probe, envs))
+    report: dict[str, Any] = {"environments": [_env_report(e) for e in probed]}
+    try:
+        from . import managed
+
+        specs = managed.find_kernelspecs()
+    except ImportError:
+        report["kernelspecs_error"] = "jupyter_client is missing: it lists them"
+        return report
+    report["kernelspecs"] = [_spec_report(s) for s in specs]
+    return report
+
+
+def _env_report(env: Environment) -> dict[str, Any]:
+    return {"label": env.label, "ipykernel": env.has_ipykernel, "problem": env.problem,
+            "install": env.install_command}  # fmt: skip
+
+
+def _spec_report(spec: Spec) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": spec.name, "display_name": spec.display_name,
+                             "language": spec.language}  # fmt: skip
+    runs_ipykernel = any("ipykernel" in a for a in spec.argv[1:])
+    python = shutil.which(spec.argv[0]) or spec.argv[0]
+    if spec.argv[0] in _HOST_PYTHONS:
+        python = sys.executable  # as jupyter_client runs it: with the host's own python
+    if runs_ipykernel:
+        env = environments.probe(Environment(python, "kernelspec", os.path.dirname(python), ""))
+        found.update(python=_tilde(python), ipykernel=env.has_ipykernel, problem=env.problem,
+                     install=env.install_command)  # fmt: skip
+    return found
