@@ -75,7 +75,7 @@ class KernelSession:
         """Our restart is done: any answer of the new kernel shows it is back (see _on_restart),
         and this request makes it give one."""
         if self.channel is not None and self.status.linked is KernelState.STARTING:
-            self._ask("started", {}, lambda _: self.status.back(),
+            self._ask("started_probe", {}, lambda _: self.status.back(),
                       "kernel_info_request")  # fmt: skip
 
     def start_failed(self, why: str) -> None:
