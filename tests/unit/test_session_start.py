@@ -66,6 +66,7 @@ def test_our_restart_is_starting_then_restarted_when_the_new_kernel_speaks(
     session.restart_done()
     probe = channel(session).last("kernel_info_request")
     session.handle(status("busy", probe, session="new-kernel"))
+    session.handle(status("idle", probe, session="new-kernel"))
     assert session.status.state is KernelState.RESTARTED
     out = "\n".join(line for block in session.doc.blocks for line in block.texts)
     assert "[no reply: the kernel restarted]" in out and "[kernel restarted]" in out
