@@ -328,3 +328,21 @@ def test_checkhealth_lists_kernelspecs_and_environments_with_ipykernel_or_not(
     bare = f"environment python {sys.version.split()[0]} (.venv of bare): no ipykernel"
     assert f"WARNING {bare}" in text
     assert f"{project / '.venv' / 'bin' / 'python'} -m pip install ipykernel" in text
+
+
+def test_a_kernel_of_ours_that_dies_says_how_and_restart_brings_it_back(
+    start_editor: Callable[..., Editor],
+) -> None:
+    editor = start_editor()
+    name = start(editor)
+    short = name.removesuffix(".json")
+    editor.nvim.command("KernelExec import os; os._exit(7)")
+    editor.wait_message(f"[kernel] {short} exited with status 7")
+    editor.wait_state("dead")
+    editor.wait_output("[no reply: the kernel died]")
+    editor.nvim.command("KernelRestart")
+    editor.wait_state("idle", 60)
+    editor.nvim.command("KernelExec print('back', 2 * 21)")
+    editor.wait_output("back 42")
+    assert len(kernel_pids(name)) == 1
+    assert_no_traceback(editor)

@@ -140,7 +140,7 @@ class Lifecycle:
         source.start(
             self.app.options.keep_started,
             self._later(lambda problem: self._launched(session, source, problem)),
-            self._later(lambda text: self._exited(session, source, text)),
+            self._later(lambda how, tail: self._exited(session, source, how, tail)),
         )
 
     def _launched(self, session: KernelSession, source: ManagedSource, problem: str) -> None:
@@ -158,16 +158,19 @@ class Lifecycle:
             session.say(f"{source.short_name} started; :KernelConnect {source.short_name} "
                         "links it")  # fmt: skip
 
-    def _exited(self, session: KernelSession, source: ManagedSource, text: str) -> None:
-        """The process ended by itself: before it answered (a bad argv), or later (a crash)."""
+    def _exited(self, session: KernelSession, source: ManagedSource, how: str, tail: str) -> None:
+        """The process ended by itself: before it answered (a bad argv: what it wrote to stderr
+        says why), or later (a crash: its stderr holds only what it said as it started)."""
         if session.source is not source:
             return
         if session.status.linked is KernelState.STARTING:
-            session.start_failed(f"cannot start {source.label}: it {text}")
+            session.start_failed(
+                f"cannot start {source.label}: it {how}" + (f": {tail}" * bool(tail))
+            )
             self.app.forget_link(session)
             source.release(keep=False)  # its connection file goes
         elif session.channel is not None:
-            session.gone("no reply: the kernel died", f"{source.short_name} {text}")
+            session.gone("no reply: the kernel died", f"{source.short_name} {how}")
 
     # Restart, shutdown.
 

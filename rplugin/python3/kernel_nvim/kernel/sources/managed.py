@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_core.paths import jupyter_runtime_dir
 
 from ...errors import KernelError
-from ..channel import Channel, EventSink
+from ..channel import Channel, Event, EventKind, EventSink
 from .choices import Choice, Spec
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 HANDSHAKE = 60.0  # seconds a kernel we started has to answer: a first start can be slow
 STOP_WAIT = 2.0  # asked to stop, it is sent SIGTERM after half of this, SIGKILL after all
 Done = Callable[[str], None]  # called with "" when it worked, else why not (one line)
+Exited = Callable[[str, str], None]  # how it ended (exited with status 1), its stderr's last line
 MISSING_JUPYTER_CLIENT = ("starting a kernel needs jupyter_client in the python3 host (run: "
                           f"{sys.executable} -m pip install jupyter_client)")  # fmt: skip
 
@@ -69,7 +70,7 @@ class ManagedSource:
         self._manager: Any = None  # the KernelManager: only ever touched in the owner thread
         self._log: _Log | None = None
         self._launch_args: dict[str, Any] = {}
-        self._exited_says: Done = lambda _: None
+        self._exited_says: Exited = lambda how, tail: None
 
     def __repr__(self) -> str:
         return f"ManagedSource({self.path!r})"
@@ -107,10 +108,19 @@ class ManagedSource:
             endpoints = self._endpoints
         if endpoints is None:
             raise KernelError(f"{self.short_name} is not started yet")
+
+        def on_events_or_stop(events: list[Event]) -> None:  # in the I/O thread
+            on_events(events)
+            if any(e.kind is EventKind.NO_ANSWER for e in events):
+                self._owner.submit(self._stop_unanswered)
+
         return ZmqChannel(
-            endpoints, on_events, timing or Timing(handshake=HANDSHAKE),
+            endpoints, on_events_or_stop, timing or Timing(handshake=HANDSHAKE),
             interrupt_fallback=self.interrupt_fallback, process_gone=self.process_gone,
         )  # fmt: skip
+
+    def _stop_unanswered(self) -> None:
+        self._shutdown(now=True)  # it never answered: nothing of it stays
 
     def interrupt(self, channel: Channel) -> None:
         """As the kernelspec says: SIGINT to the process we started, or an interrupt_request."""
@@ -143,7 +153,7 @@ class ManagedSource:
 
     # Starting.
 
-    def start(self, keep: bool, launched: Done, exited: Done) -> None:
+    def start(self, keep: bool, launched: Done, exited: Exited) -> None:
         """Launch the kernel, in the owner's thread; ``launched`` is called from it, then
         ``exited`` from another thread if the process ends by itself (a crash, a bad argv)."""
         self.keep = keep
@@ -152,7 +162,7 @@ class ManagedSource:
         _started.add(self)
         self._owner.submit(lambda: launched(self._launch(exited)))
 
-    def _launch(self, exited: Done) -> str:
+    def _launch(self, exited: Exited) -> str:
         try:
             spec = self._spec()
             self.interrupt_mode = spec.interrupt_mode
@@ -227,14 +237,10 @@ class ManagedSource:
                 if ours:
                     self._exited = True
             if ours:
-                self._exited_says(self._exit_text(code))
+                how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+                self._exited_says(how, self._log.tail() if self._log is not None else "")
 
         threading.Thread(target=wait, name="kernel.nvim process", daemon=True).start()
-
-    def _exit_text(self, code: int) -> str:
-        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        tail = self._log.tail() if self._log is not None else ""
-        return f"{self.label} {how}" + (f": {tail}" if tail else "")
 
     # The process, from the owner's thread.
 
