@@ -16,12 +16,9 @@ import atexit
 import contextlib
 import logging
 import os
-import queue
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable
@@ -32,6 +29,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from ...errors import KernelError
 from ..channel import Channel, Event, EventKind, EventSink
 from .choices import Choice, Spec
+from .owner import Owner, StderrLog, one_line
 
 if TYPE_CHECKING:
     from ..zmq_channel import Timing, ZmqChannel
@@ -61,14 +59,14 @@ class ManagedSource:
         self.path = os.path.join(directory, f"kernel-{secrets.token_hex(4)}.json")
         self.keep = False  # at the host's exit, when nobody said otherwise: leave it running
         self.interrupt_mode = "signal"
-        self._owner = _Owner(self.name)
+        self._owner = Owner(self.name)
         self._lock = threading.Lock()  # the phase and process: read by the I/O thread
         self._phase = "new"  # starting, running, restarting, stopping, stopped, released
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None  # the one whose exit is news
         self._exited = False
         self._endpoints: Any = None  # ZmqEndpoints, once launched
         self._manager: Any = None  # the KernelManager: only ever touched in the owner thread
-        self._log: _Log | None = None
+        self._log: StderrLog | None = None
         self._launch_args: dict[str, Any] = {}
         self._exited_says: Exited = lambda how, tail: None
 
@@ -112,15 +110,11 @@ class ManagedSource:
         def on_events_or_stop(events: list[Event]) -> None:  # in the I/O thread
             on_events(events)
             if any(e.kind is EventKind.NO_ANSWER for e in events):
-                self._owner.submit(self._stop_unanswered)
+                self._owner.submit(lambda: self._shutdown(now=True))  # none of it stays
 
-        return ZmqChannel(
-            endpoints, on_events_or_stop, timing or Timing(handshake=HANDSHAKE),
-            interrupt_fallback=self.interrupt_fallback, process_gone=self.process_gone,
-        )  # fmt: skip
-
-    def _stop_unanswered(self) -> None:
-        self._shutdown(now=True)  # it never answered: nothing of it stays
+        return ZmqChannel(endpoints, on_events_or_stop, timing or Timing(handshake=HANDSHAKE),
+                          interrupt_fallback=self.interrupt_fallback,
+                          process_gone=self.process_gone)  # fmt: skip
 
     def interrupt(self, channel: Channel) -> None:
         """As the kernelspec says: SIGINT to the process we started, or an interrupt_request."""
@@ -167,7 +161,7 @@ class ManagedSource:
             spec = self._spec()
             self.interrupt_mode = spec.interrupt_mode
             self._manager = _manager(spec, self.path)
-            self._log = _Log()
+            self._log = StderrLog()
             self._launch_args = dict(
                 stdout=subprocess.DEVNULL, stderr=self._log.file, stdin=subprocess.DEVNULL,
                 cwd=self.cwd if os.path.isdir(self.cwd) else None, env=self._env(),
@@ -183,7 +177,7 @@ class ManagedSource:
             return self._failed(f"cannot start {self.label}: {what}: {e.strerror or e}")
         except Exception as e:
             log.exception("kernel.nvim: cannot start %s", self.label)
-            return self._failed(f"cannot start {self.label}: {_one_line(e)}")
+            return self._failed(f"cannot start {self.label}: {one_line(e)}")
         info = self._manager.get_connection_info(session=False)
         with self._lock:
             self._endpoints = _endpoints(info)
@@ -201,9 +195,8 @@ class ManagedSource:
         if choice.spec is not None:
             return choice.spec
         assert choice.env is not None
-        python = choice.env.python
-        return Spec("python3", choice.label, "python",
-                    (python, "-m", "ipykernel_launcher", "-f", "{connection_file}"))  # fmt: skip
+        argv = (choice.env.python, "-m", "ipykernel_launcher", "-f", "{connection_file}")
+        return Spec("python3", choice.label, "python", argv)
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -245,7 +238,7 @@ class ManagedSource:
     # The process, from the owner's thread.
 
     def _signal(self) -> None:
-        if self._alive():
+        if self._manager is not None and self._manager.is_alive():
             self._manager.interrupt_kernel()
 
     def _restart(self, now: bool) -> str:
@@ -255,12 +248,11 @@ class ManagedSource:
             self._phase = "restarting"
         try:
             self._stop(now, restart=True)
-            # As it was first started: the same ports and connection file.
-            self._manager.start_kernel(**self._launch_args)
+            self._manager.start_kernel(**self._launch_args)  # the same ports and file
         except Exception as e:
             log.exception("kernel.nvim: cannot restart %s", self.label)
             self._failed("")
-            return f"cannot restart {self.short_name}: {_one_line(e)}"
+            return f"cannot restart {self.short_name}: {one_line(e)}"
         with self._lock:
             self._phase = "running"
         self._watch()
@@ -275,7 +267,7 @@ class ManagedSource:
             self._stop(now, restart=False)
         except Exception as e:
             log.exception("kernel.nvim: cannot shut down %s", self.label)
-            return f"cannot shut down {self.short_name}: {_one_line(e)}"
+            return f"cannot shut down {self.short_name}: {one_line(e)}"
         finally:
             with contextlib.suppress(OSError):
                 os.remove(self.path)  # cleanup_resources did, unless it failed midway
@@ -301,9 +293,6 @@ class ManagedSource:
         with self._lock:
             self._phase = "released"
         self._close_log()
-
-    def _alive(self) -> bool:
-        return self._manager is not None and bool(self._manager.is_alive())
 
     def _phase_is(self, *phases: str) -> bool:
         with self._lock:
@@ -395,60 +384,6 @@ def _endpoints(info: dict[str, Any]) -> Any:
         curve_publickey=str(info.get("curve_publickey") or ""),
         curve_secretkey=str(info.get("curve_secretkey") or ""),
     )  # fmt: skip
-
-
-def _one_line(error: Exception) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:200]
-
-
-class _Log:
-    """The kernel's stderr, in a private file: what it said before it died is its tail."""
-
-    def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="kernel-nvim-")  # 0700
-        path = os.path.join(self.dir, "stderr.log")
-        self.file = os.fdopen(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600), "ab")
-        self.path = path
-
-    def tail(self) -> str:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(max(0, os.path.getsize(self.path) - 4096))
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        return lines[-1][-300:] if lines else ""
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.file.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class _Owner:
-    """One thread per kernel that runs every KernelManager call, one after another."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, job: Callable[[], None]) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"kernel.nvim {self._name}",
-                                            daemon=True)  # fmt: skip
-            self._thread.start()
-        self._jobs.put(job)
-
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                job()
-            except Exception:
-                log.exception("kernel.nvim: a kernel's owner failed")
 
 
 # Kernels started by this host: if it exits without the editor saying goodbye (Neovim killed),
