@@ -448,7 +448,7 @@ def cold_rows(r: dict[str, Any]) -> list[Row]:
 
 def start_rows(r: dict[str, Any]) -> list[Row]:
     p, f = r["start"]["plugin"], r["start"]["floor"]
-    what = ":KernelStart -> first output (vs console prompt)"
+    what = ":KernelStart -> first output"
     return [ratio_row(what, p["median"], f["median"], 1.1)]
 
 
