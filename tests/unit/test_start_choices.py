@@ -134,3 +134,15 @@ def test_in_a_buffer_of_another_language_its_kernelspecs_come_first() -> None:
 
 def test_without_environments_the_picker_lists_kernelspecs() -> None:
     assert [c.label for c in choices.menu([spec("ir", "R")], [], "")] == ["ir"]
+
+
+def test_nothing_of_kernelstart_imports_jupyter_client_until_a_kernel_is_started() -> None:
+    code = (
+        "import sys; import kernel_nvim.plugin, kernel_nvim.lifecycle; "
+        "from kernel_nvim.kernel.sources import managed, choices; "
+        "choices.spec_names(); print('jupyter_client' in sys.modules)"
+    )
+    package = Path(choices.__file__).parents[3]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(package)}).stdout  # fmt: skip
+    assert out.strip() == "False"

@@ -2,7 +2,8 @@
 
 Where kernels write those files, which one a user means by an empty, partial or full name, and
 :class:`ConnectionFileSource`: what the session may do with such a kernel. It did not start it,
-so it may neither restart nor shut it down; when the kernel is local and its process is proven
+so it may not restart it, and asks it to shut down only when told to (:KernelShutdown!); when
+the kernel is local and its process is proven
 (see ``local_process``) it may send it SIGINT, and tell when that process is gone. Pure Python
 with no Neovim dependency; no message here quotes a value read from a connection file.
 """

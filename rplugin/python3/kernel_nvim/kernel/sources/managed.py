@@ -29,7 +29,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from ...errors import KernelError
 from ..channel import Channel, Event, EventKind, EventSink
 from .choices import Choice, Spec
-from .owner import Owner, StderrLog, one_line
+from .owner import Owner, StderrLog, endpoints, one_line
 
 if TYPE_CHECKING:
     from ..zmq_channel import Timing, ZmqChannel
@@ -59,6 +59,7 @@ class ManagedSource:
         self.path = os.path.join(directory, f"kernel-{secrets.token_hex(4)}.json")
         self.keep = False  # at the host's exit, when nobody said otherwise: leave it running
         self.interrupt_mode = "signal"
+        self._greeted = False
         self._owner = Owner(self.name)
         self._lock = threading.Lock()  # the phase and process: read by the I/O thread
         self._phase = "new"  # starting, running, restarting, stopping, stopped, released
@@ -95,6 +96,9 @@ class ManagedSource:
         return []  # we wrote the file, 0600, in a 0700 directory
 
     def greeting(self, details: str) -> str:
+        greeted, self._greeted = self._greeted, True
+        if greeted:  # linked again (:KernelConnect), or restarted after it died
+            return f"Connected to {self.name} ({details}), started here from {self.label}"
         return (f"Started {self.name} ({details}) from {self.label}; "
                 f"join it with: jupyter console --existing {self.name}")  # fmt: skip
 
@@ -180,7 +184,7 @@ class ManagedSource:
             return self._failed(f"cannot start {self.label}: {one_line(e)}")
         info = self._manager.get_connection_info(session=False)
         with self._lock:
-            self._endpoints = _endpoints(info)
+            self._endpoints = endpoints(info)
             self._phase = "running"
         self._exited_says = exited
         self._watch()
@@ -370,20 +374,6 @@ def _manager(spec: Spec, path: str) -> Any:
                             connection_file=path)  # fmt: skip
     manager.shutdown_wait_time = STOP_WAIT
     return manager
-
-
-def _endpoints(info: dict[str, Any]) -> Any:
-    from ..zmq_channel import ZmqEndpoints
-
-    key = info["key"]
-    return ZmqEndpoints(
-        transport=str(info["transport"]), ip=str(info["ip"]),
-        ports={c: int(info[f"{c}_port"]) for c in ("shell", "iopub", "stdin", "control", "hb")},
-        key=key if isinstance(key, bytes) else str(key).encode(),
-        signature_scheme=str(info["signature_scheme"]),
-        curve_publickey=str(info.get("curve_publickey") or ""),
-        curve_secretkey=str(info.get("curve_secretkey") or ""),
-    )  # fmt: skip
 
 
 # Kernels started by this host: if it exits without the editor saying goodbye (Neovim killed),

@@ -1,6 +1,7 @@
 """What a kernel we start needs beside its KernelManager: one thread that makes every call on
-the manager (its sync API runs an event loop, and no call may wait in the editor's thread), and
-a private file for the kernel's stderr, whose last line says why a kernel died starting.
+the manager (its sync API runs an event loop, and no call may wait in the editor's thread), a
+private file for the kernel's stderr, whose last line says why a kernel died starting, and the
+endpoints our channel reaches it at.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..zmq_channel import ZmqEndpoints
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +74,18 @@ class Owner:
                 job()
             except Exception:
                 log.exception("kernel.nvim: a kernel's owner failed")
+
+
+def endpoints(info: dict[str, Any]) -> ZmqEndpoints:
+    """Where the channel reaches the kernel: the KernelManager's own connection info."""
+    from ..zmq_channel import ZmqEndpoints
+
+    key = info["key"]
+    return ZmqEndpoints(
+        transport=str(info["transport"]), ip=str(info["ip"]),
+        ports={c: int(info[f"{c}_port"]) for c in ("shell", "iopub", "stdin", "control", "hb")},
+        key=key if isinstance(key, bytes) else str(key).encode(),
+        signature_scheme=str(info["signature_scheme"]),
+        curve_publickey=str(info.get("curve_publickey") or ""),
+        curve_secretkey=str(info.get("curve_secretkey") or ""),
+    )  # fmt: skip
