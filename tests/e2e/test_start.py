@@ -255,7 +255,7 @@ def test_a_kernel_whose_argv_fails_says_its_stderr_and_leaves_nothing(
     line = expect_one_message(editor, start_and_send, "exited with status 3", timeout=30)
     assert line.endswith("boom: no licence for this kernel (1 not sent)")
     assert editor.status() == "disconnected"
-    assert runtime_files() == set()
+    wait_for(lambda: runtime_files() == set(), 10, "its connection file removed")
     line = expect_one_message(editor, lambda: editor.nvim.command("KernelStart nowhere"),
                               "cannot start nowhere")  # fmt: skip
     assert "/nonexistent/bin/python" in line and "No such file" in line
