@@ -175,7 +175,7 @@ def test_shutdown_stops_the_process_and_deletes_its_file(
                        f"{short} was shut down")  # fmt: skip
     wait_for(lambda: not kernel_pids(name), 10, "the kernel's process gone")
     wait_for(lambda: not (sandbox.runtime / name).exists(), 5, "its connection file removed")
-    assert editor.nvim.vars["kernel_state"]["state"] == "disconnected"
+    wait_for(lambda: editor.nvim.vars["kernel_state"]["state"] == "disconnected", 5, "unlinked")
 
 
 def test_interrupt_follows_the_kernelspecs_interrupt_mode(

@@ -56,6 +56,7 @@ class App:
     def connect(self, target: str, cwd: str) -> None:
         from .kernel.sources import existing
 
+        self._shown_state = None  # the editor said "connecting" on its own: say it all again
         path = existing.resolve_connection_file(target, cwd)
         source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
         self.link(self.adopt(source))
@@ -69,7 +70,7 @@ class App:
     def adopt(self, source: KernelSource) -> KernelSession:
         """The session of ``source``'s kernel (made the first time), active from now on; the
         link to the kernel linked before is dropped."""
-        self._shown_state = None  # the editor said "connecting" on its own: say it all again
+        self._shown_state = None  # the editor said "connecting"/"starting": say it all again
         session = self.sessions.get(source.key)
         if self.active is not None and self.active.channel is not None:
             self.active.unlink()
