@@ -25,12 +25,15 @@ endfunction
 
 " The link is `connecting` at once, before the host hears of it: a send typed right after
 " (`:KernelConnect 6759 | KernelExec ...`, `nvim +KernelConnect +KernelExec...`) passes the
-" check in kernel#send(), and the host holds it until the kernel answers.
-function! kernel#connect(target) abort
+" check in kernel#send(), and the host holds it until the kernel answers. Without a target the
+" host may show a picker instead, and then says the state as it still is.
+" kernel#connect({target} [, {bang}]): {bang} with no {target} always shows the picker, with
+" the files of stopped kernels too. The picker calls it with the file chosen.
+function! kernel#connect(target, ...) abort
   if s:host_ready()
     call kernel#attach()
     lua require('kernel.state').set_local('connecting')
-    call kernel#rpc('connect', a:target, getcwd())
+    call kernel#rpc('connect', a:target, getcwd(), get(a:000, 0, 0))
   endif
 endfunction
 
@@ -60,6 +63,14 @@ function! kernel#open() abort
           \ . 'an output buffer (kernel://...)')
   endif
   call kernel#rpc('open', line('.'), bufname('%'))
+endfunction
+
+" :KernelSave: the host builds and writes the notebook while the editor goes on (a big one,
+" images and all, takes it most of a second); its message says when the file is there. In an
+" output buffer, that buffer's kernel is saved.
+function! kernel#save(file, bang) abort
+  let name = bufname('%') =~# '^kernel://' ? bufname('%') : ''
+  call kernel#rpc('save', a:file, a:bang ? v:true : v:false, getcwd(), name)
 endfunction
 
 " Give a buffer that talks to the kernel `K` and completion, unless the user has their own:

@@ -26,7 +26,7 @@ function M.check()
   H.check_registered()
   H.check_connections(report)
   H.check_start(report)
-  H.check_images()
+  H.check_images(report)
   H.check_status()
 end
 
@@ -40,6 +40,8 @@ H.packages = {
   { name = 'PIL', pip = 'Pillow', optional = 'image previews drawn with half blocks' },
   -- Optional: only :KernelStart needs it.
   { name = 'jupyter_client', pip = 'jupyter_client', optional = 'starting kernels (:KernelStart)' },
+  -- Optional: :KernelSave writes notebooks without it, unchecked.
+  { name = 'nbformat', pip = 'nbformat', optional = ':KernelSave checks the notebooks it writes' },
 }
 H.newest_files = 5
 -- What the host makes of images (lua/kernel/media.lua M.host_mode()), in words.
@@ -73,7 +75,8 @@ for module, dist in (arg.split(":") for arg in sys.argv[3:]):
         found = getattr(imported, "__version__", "?")
     report["modules"][module] = {"version": str(found)}
     if module == "zmq":
-        report["modules"][module]["libzmq"] = imported.zmq_version()
+        curve = "" if imported.has("curve") else " (without CurveZMQ)"
+        report["modules"][module]["libzmq"] = imported.zmq_version() + curve
 try:
     # The package's __init__ imports pynvim, which existing does not need: with a bare package
     # object the files are listed even in a python that lacks pynvim.
@@ -283,19 +286,104 @@ function H.report_python(what, found)
   end
 end
 
-function H.check_images()
+-- What each way of showing images can do here, and which of them 'auto' takes: the order of
+-- lua/kernel/media.lua (snacks.nvim, else a loaded image.nvim, else half blocks).
+function H.check_images(report)
   start('Images')
+  local terminal = H.terminal()
+  local snacks, snacks_shows = H.snacks_images(terminal)
+  local image_nvim, image_nvim_shows = H.image_nvim_images(terminal)
+  local blocks, blocks_draw = H.blocks_images(report)
+  -- Asked after snacks.nvim has had the terminal's answer, so that it is known.
   local choice = vim.g.kernel_image or 'auto'
   local shown = H.image_modes[require('kernel.media').host_mode()]
   info(string.format("g:kernel_image = '%s': images are shown %s", choice, shown))
-  for _, plugin in ipairs({ { 'snacks', 'snacks.nvim' }, { 'image', 'image.nvim' } }) do
-    local found = #vim.api.nvim_get_runtime_file('lua/' .. plugin[1] .. '/init.lua', false) > 0
-      or #vim.api.nvim_get_runtime_file('lua/' .. plugin[1] .. '.lua', false) > 0
-    info(string.format('%s: %s', plugin[2], found and 'installed' or 'not installed'))
+  info('snacks.nvim: ' .. snacks)
+  info('image.nvim: ' .. image_nvim)
+  info('half blocks: ' .. blocks)
+  local auto = snacks_shows and 'snacks.nvim'
+    or image_nvim_shows and 'image.nvim'
+    or blocks_draw and 'half blocks'
+    or "only each image's line"
+  info(string.format("g:kernel_image = 'auto' uses %s here", auto))
+  local usable = { snacks = snacks_shows, ['image.nvim'] = image_nvim_shows, blocks = blocks_draw }
+  if usable[choice] == false then
+    warn(string.format("g:kernel_image = '%s' cannot show images here (see above)", choice))
+  end
+end
+
+-- Images need a terminal to show them: not a headless Neovim, nor (for these plugins) a GUI.
+function H.terminal()
+  for _, ui in ipairs(vim.api.nvim_list_uis()) do
+    if (ui.term_name or '') ~= '' then
+      return true
+    end
+  end
+  return false
+end
+
+function H.installed(module)
+  return #vim.api.nvim_get_runtime_file('lua/' .. module .. '/init.lua', false) > 0
+    or #vim.api.nvim_get_runtime_file('lua/' .. module .. '.lua', false) > 0
+end
+
+-- snacks.nvim asks the terminal what it is, and waits up to a second for the answer (as its
+-- own health check does): a check may wait, a placed image may not (media.lua asks early).
+function H.snacks_images(terminal)
+  if not H.installed('snacks') then
+    return 'not installed', false
+  elseif not H.installed('snacks/image') then
+    return 'installed, without the image module (a newer snacks.nvim has it)', false
+  elseif not terminal then
+    return 'installed; no terminal shows this Neovim, so it shows no images here', false
+  end
+  local image = require('snacks').image
+  local answer
+  image.terminal.detect(function(term)
+    answer = term
+  end)
+  vim.wait(1500, function()
+    return answer ~= nil
+  end, 10)
+  local env = image.terminal.env()
+  local name = (env.name ~= '' and env.name) or (answer and answer.terminal) or 'unknown'
+  if image.supports_terminal() then
+    return string.format('installed; it says the terminal (%s) shows images', name), true
+  end
+  return string.format('installed; it says the terminal (%s) shows no images', name), false
+end
+
+-- image.nvim does not ask the terminal: it trusts the backend its setup() was given. Its setup
+-- is what defines :ImageReport.
+function H.image_nvim_images(terminal)
+  if not H.installed('image') then
+    return 'not installed', false
+  elseif not package.loaded['image'] then
+    return "installed, not loaded: g:kernel_image = 'auto' uses it once it is set up", false
+  elseif vim.fn.exists(':ImageReport') ~= 2 then
+    return "loaded, but not set up: call require('image').setup()", false
+  elseif not terminal then
+    return 'set up; no terminal shows this Neovim, so it shows no images here', false
+  end
+  return 'set up, in a terminal', true
+end
+
+-- The host draws them with Pillow; Neovim shows them with 'termguicolors'.
+function H.blocks_images(report)
+  local pillow = report and report.modules.PIL and report.modules.PIL.version
+  local missing = {}
+  if not report then
+    missing[#missing + 1] = 'a python3 host program that works (see above)'
+  elseif not pillow then
+    missing[#missing + 1] = 'Pillow in the python3 host'
   end
   if not vim.o.termguicolors then
-    info("'termguicolors' is off: no half-block previews, only each image's line")
+    missing[#missing + 1] = "'termguicolors'"
   end
+  if #missing > 0 then
+    return 'not drawn: they need ' .. table.concat(missing, ' and '), false
+  end
+  return string.format("drawn by Pillow %s, shown with 'termguicolors'", pillow), true
 end
 
 function H.check_status()

@@ -22,6 +22,8 @@
 --   messages  {{'[kernel] ...', vim.log.levels value}, ...}
 --   asks      {{id, prompt, password}, ...}: the kernel waits in input() or getpass()
 --   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
+--   pick      {prompt, items = {{target, label}, ...}}: the kernels to choose from, shown by
+--             kernel/ui.lua with vim.ui.select; the choice runs kernel#connect(target)
 --   open      :KernelOpen's answer, {file} for vim.ui.open or {name, text, filetype} for a
 --             scratch buffer: done by kernel/media.lua
 --   inline    {{buffer, anchor, text, error}, ...}: a result (error = false) or an error, one
@@ -74,7 +76,7 @@ function M.update(u)
   for _, request in ipairs(u.asks or {}) do
     H.ask(request)
   end
-  if u.float or u.complete or u.history or u.quickfix or u.jump then
+  if u.float or u.complete or u.history or u.quickfix or u.jump or u.pick then
     require('kernel.ui').show(u)
   end
   if u.open then

@@ -2,33 +2,29 @@
 
 The system viewer is the one part replaced: `vim.ui.open` records what it is given. snacks.nvim
 and image.nvim are the real plugins, from the shared third-party copies (skipped without them).
-With no graphics terminal here, what is checked is what kernel.nvim does with them: the fallback
-when no terminal can show images, or the plugin cannot place them, and, with a real TUI attached
-through a pty, the placement it asks for (recorded by a wrapper that calls the real function).
+The terminal is a pty that answers as kitty does (support/tui.py), with Neovim's own TUI in it:
+what is checked is what reaches it, the kitty graphics commands that send and place the image,
+besides the fallback when no terminal can show images or the plugin cannot place them.
 """
 
 from __future__ import annotations
 
-import fcntl
+import base64
 import json
 import os
-import pty
 import signal
 import stat
-import struct
-import subprocess
-import termios
-import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pynvim
 import pytest
 
 from support.editor import Editor
 from support.kernels import Kernel
-from support.sandbox import EDITOR_ARGS, REPO, Sandbox, nvim_bin, wait_for
+from support.sandbox import REPO, Sandbox, wait_for
+from support.tui import TuiEditor
 
 SNACKS = REPO.parent / "shared" / "third_party" / "snacks.nvim"
 IMAGE_NVIM = REPO.parent / "shared" / "third_party" / "image.nvim"
@@ -305,99 +301,78 @@ def test_snacks_without_a_terminal_falls_back_to_blocks_with_one_message(
                     "previews are drawn with half blocks"]  # fmt: skip
 
 
-class TerminalEditor(Editor):
-    """A headless Neovim listening on a socket, with a real TUI attached through a pty: what a
-    user in a terminal has, minus the screen."""
-
-    def __init__(self, sandbox: Sandbox, extra: list[str], env: dict[str, str]) -> None:
-        self.socket = sandbox.root / f"tui-{os.getpid()}-{id(self)}.sock"
-        self._masters: list[int] = []
-        # The server's stdout is a terminal too: image plugins ask its size and write to it.
-        out = self._pty()
-        argv = [nvim_bin(), "--headless", "--listen", str(self.socket), *EDITOR_ARGS, *extra]
-        env = {**sandbox.env(), **env}
-        self.server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                       stderr=out)  # fmt: skip
-        os.close(out)
-        wait_for(self.socket.exists, what="the server's socket")
-        super().__init__(pynvim.attach("socket", path=str(self.socket)))
-        tty = self._pty()
-        self.tui = subprocess.Popen([nvim_bin(), "--remote-ui", "--server", str(self.socket)],
-                                    stdin=tty, stdout=tty, stderr=tty,
-                                    env={**os.environ, "TERM": "xterm-256color"})  # fmt: skip
-        os.close(tty)
-        wait_for(lambda: self.nvim.api.list_uis(), what="the TUI attached")
-
-    def _pty(self) -> int:
-        """A pty of 40x120 cells of 10x20 pixels, read (and dropped) by a thread, so that what
-        is written to it never blocks; returns its slave end."""
-        master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 1200, 800))
-        self._masters.append(master)
-        threading.Thread(target=_drain, args=(master,), daemon=True).start()
-        return slave
-
-    def close(self) -> None:
-        self.tui.kill()
-        self.tui.wait(timeout=10)
-        super().close()
-        self.server.wait(timeout=10)
-        for master in self._masters:
-            os.close(master)
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 65536):
-            pass
-    except OSError:
-        pass
+# Section: snacks.nvim and image.nvim in a terminal that shows images
 
 
 @pytest.fixture
-def terminal_editor(manifest: Path, sandbox: Sandbox) -> Iterator[TerminalEditor]:
-    needs(SNACKS)
-    # SNACKS_KITTY is snacks.nvim's own override of its terminal check: this pty is no kitty.
-    ed = TerminalEditor(sandbox, ["--cmd", f"set rtp+={SNACKS}"], {"SNACKS_KITTY": "1"})
-    yield ed
-    ed.close()
+def make_kitty(manifest: Path, sandbox: Sandbox) -> Iterator[Callable[..., TuiEditor]]:
+    """`make_kitty(*plugins)`: a Neovim with its terminal UI in a pty that answers as kitty does
+    (no screen: what reaches the terminal is read from the pty), with `plugins` on its
+    runtimepath; skipped when one of them has no copy here."""
+    started: list[TuiEditor] = []
+
+    def make(*plugins: Path) -> TuiEditor:
+        extra: list[str] = []
+        for plugin in plugins:
+            needs(plugin)
+            extra += ["--cmd", f"set rtp+={plugin}"]
+        socket = sandbox.root / f"tui-{uuid.uuid4().hex[:8]}.sock"
+        started.append(TuiEditor(socket, sandbox.env(), extra))
+        return started[-1]
+
+    yield make
+    for editor in started:
+        editor.close()
 
 
-def test_snacks_in_a_terminal_that_shows_images_places_the_private_file(
-    terminal_editor: TerminalEditor, kernel: Kernel, tmp_path: Path
+def transmitted(editor: TuiEditor) -> tuple[dict[str, str], Path]:
+    """The last kitty graphics command that sent an image by its file's name (t=f), and that
+    file, once one reached the terminal."""
+    sent = editor.terminal.wait_graphics(lambda c: c.get("t") == "f", "an image sent by file")
+    return sent[-1], Path(base64.b64decode(sent[-1]["data"]).decode())
+
+
+def shown_where(editor: TuiEditor, image_id: str) -> dict[str, str]:
+    """The last placement (a=p) of the image `image_id` that reached the terminal."""
+    placed = editor.terminal.wait_graphics(
+        lambda c: c.get("a") == "p" and c.get("i") == image_id, f"image {image_id} placed"
+    )
+    return placed[-1]
+
+
+def test_snacks_in_kitty_sends_the_private_file_and_places_it_under_its_line(
+    make_kitty: Callable[..., TuiEditor], kernel: Kernel, tmp_path: Path
 ) -> None:
-    editor = terminal_editor
-    # snacks.nvim asks the terminal, waiting up to a second for an answer this pty never gives.
-    editor.nvim.exec_lua("require('snacks').image.terminal.detect(function() _G.asked = 1 end)")
-    wait_for(lambda: editor.nvim.exec_lua("return _G.asked"), what="snacks' terminal check")
+    editor = make_kitty(SNACKS)
     editor.nvim.exec_lua(
-        "vim.g.kernel_image = 'snacks' _G.placed = {}"
+        "vim.o.termguicolors = true vim.g.kernel_image = 'snacks' _G.placed = {}"
         " local placement = require('snacks').image.placement local new = placement.new"
         " placement.new = function(buf, src, opts)"
         "  table.insert(_G.placed, {buf = buf, src = src, row = opts.pos[1]})"
         "  return new(buf, src, opts) end"
     )
+    editor.connect(kernel)
+    # snacks.nvim asks the terminal its name (XTVERSION): kitty's answer says it shows images.
+    # Until it is known, the host would draw half blocks too (mode 'both').
+    wait_for(lambda: editor.nvim.exec_lua("return require('kernel.media').host_mode()") == "file",
+             what="snacks.nvim's answer that the terminal shows images")  # fmt: skip
     png = show_png(editor, kernel, tmp_path / "a.png")
-    placed = wait_for(lambda: editor.nvim.exec_lua("return _G.placed"), what="a placement")
-    path = Path(placed[-1]["src"])
-    row = next(i for i, line in enumerate(editor.output()) if line == LINE)
-    assert placed[-1]["row"] == row + 1
+    sent, path = transmitted(editor)
+    assert sent["f"] == "100"  # PNG, which the terminal reads from the file itself
     assert path.read_bytes() == png and private(path) == (0o600, 0o700)
+    assert shown_where(editor, sent["i"])["U"] == "1"  # drawn where its placeholders are,
+    placeholder = chr(0x10EEEE).encode()  # which the TUI draws in the output window
+    wait_for(lambda: placeholder in editor.terminal.output(), what="its placeholders drawn")
+    placed = wait_for(lambda: editor.nvim.exec_lua("return _G.placed"), what="a placement")
+    row = next(i for i, line in enumerate(editor.output()) if line == LINE)
+    assert placed[-1]["row"] == row + 1 and placed[-1]["src"] == str(path)
     assert [m for m in previews(editor) if m[3].get("virt_lines")] == []  # no half blocks
 
 
-@pytest.fixture
-def image_nvim_terminal(manifest: Path, sandbox: Sandbox) -> Iterator[TerminalEditor]:
-    needs(IMAGE_NVIM)
-    ed = TerminalEditor(sandbox, ["--cmd", f"set rtp+={IMAGE_NVIM}"], {})
-    yield ed
-    ed.close()
-
-
 def test_image_nvim_without_its_setup_falls_back_to_blocks_with_one_message(
-    image_nvim_terminal: TerminalEditor, kernel: Kernel, tmp_path: Path
+    make_kitty: Callable[..., TuiEditor], kernel: Kernel, tmp_path: Path
 ) -> None:
-    editor = image_nvim_terminal
+    editor = make_kitty(IMAGE_NVIM)
     editor.nvim.command("set termguicolors | let g:kernel_image = 'image.nvim'")
     show_png(editor, kernel, tmp_path / "a.png")
     wait_for(lambda: [m for m in previews(editor) if m[3].get("virt_lines")], what="blocks")
@@ -405,14 +380,16 @@ def test_image_nvim_without_its_setup_falls_back_to_blocks_with_one_message(
     said = [m for m in kernel_messages(editor) if "image.nvim" in m]
     assert said == ["[kernel] image.nvim cannot place images (image.nvim is not setup. Call "
                     "setup() first.): previews are drawn with half blocks"]  # fmt: skip
+    assert editor.terminal.graphics() == []
 
 
-def test_image_nvim_set_up_is_given_the_private_file_in_the_output_window(
-    image_nvim_terminal: TerminalEditor, kernel: Kernel, tmp_path: Path
+def test_image_nvim_in_kitty_sends_the_private_file_for_the_output_window(
+    make_kitty: Callable[..., TuiEditor], kernel: Kernel, tmp_path: Path
 ) -> None:
-    editor = image_nvim_terminal
-    # Its real setup; its drawing needs ImageMagick and a terminal that shows images, so what
-    # is checked is the call kernel.nvim makes (the real one runs after it is recorded).
+    editor = make_kitty(IMAGE_NVIM)
+    # Its real setup, with its kitty backend. The pty's cells are 8x16 pixels, so the 64x32
+    # picture fills 8x2 of them as it is: a picture it had to scale would go through
+    # ImageMagick first, which is not kernel.nvim's to test.
     editor.nvim.exec_lua(
         "local image = require('image') image.setup({backend = 'kitty'}) _G.placed = {}"
         " local from_file = image.from_file"
@@ -422,9 +399,62 @@ def test_image_nvim_set_up_is_given_the_private_file_in_the_output_window(
     )
     editor.nvim.command("let g:kernel_image = 'image.nvim'")
     png = show_png(editor, kernel, tmp_path / "a.png")
+    sent, path = transmitted(editor)
+    assert sent["f"] == "100" and path.read_bytes() == png
+    where = shown_where(editor, sent["i"])
+    assert (where["w"], where["h"]) == ("64", "32")  # all of it
     placed = wait_for(lambda: editor.nvim.exec_lua("return _G.placed"), what="a placement")
-    path = Path(placed[-1]["path"])
-    assert path.read_bytes() == png and private(path) == (0o600, 0o700)
+    assert Path(placed[-1]["path"]) == path and private(path) == (0o600, 0o700)
     window = editor.nvim.exec_lua("return vim.fn.win_findbuf(vim.fn.bufnr('^kernel://'))[1]")
     assert placed[-1]["win"] == window
     assert [m for m in kernel_messages(editor) if "image.nvim" in m] == []
+
+
+# Section: :checkhealth kernel on images
+
+
+def checkhealth_images(editor: Editor) -> list[str]:
+    """The lines of the Images section of `:checkhealth kernel`."""
+    editor.nvim.command("checkhealth kernel")
+    lines = list(editor.nvim.current.buffer[:])
+    start = next(i for i, line in enumerate(lines) if line.startswith("Images"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("Status"))
+    return [line.strip() for line in lines[start + 1 : end] if line.strip().startswith("-")]
+
+
+def test_checkhealth_without_a_terminal_says_auto_draws_half_blocks(make_editor: Any) -> None:
+    from importlib.metadata import version
+
+    needs(SNACKS)
+    needs(IMAGE_NVIM)
+    editor = make_editor(["--cmd", f"set rtp+={SNACKS},{IMAGE_NVIM}"])
+    editor.nvim.command("set termguicolors")
+    assert checkhealth_images(editor)[1:] == [
+        "- snacks.nvim: installed; no terminal shows this Neovim, so it shows no images here",
+        "- image.nvim: installed, not loaded: g:kernel_image = 'auto' uses it once it is set up",
+        f"- half blocks: drawn by Pillow {version('Pillow')}, shown with 'termguicolors'",
+        "- g:kernel_image = 'auto' uses half blocks here",
+    ]
+    editor.nvim.command("set notermguicolors | let g:kernel_image = 'blocks'")
+    lines = checkhealth_images(editor)
+    assert "- half blocks: not drawn: they need 'termguicolors'" in lines
+    assert "- g:kernel_image = 'auto' uses only each image's line here" in lines
+    warned = [line for line in lines if "WARNING" in line]
+    assert len(warned) == 1 and "g:kernel_image = 'blocks' cannot show images here" in warned[0]
+
+
+def test_checkhealth_in_kitty_says_what_snacks_and_image_nvim_find(
+    make_kitty: Callable[..., TuiEditor],
+) -> None:
+    editor = make_kitty(SNACKS, IMAGE_NVIM)
+    editor.nvim.exec_lua("require('image')")
+    lines = checkhealth_images(editor)
+    assert lines[0] == "- g:kernel_image = 'auto': images are shown by snacks.nvim or image.nvim"
+    assert "- snacks.nvim: installed; it says the terminal (kitty) shows images" in lines
+    assert "- image.nvim: loaded, but not set up: call require('image').setup()" in lines
+    assert "- g:kernel_image = 'auto' uses snacks.nvim here" in lines
+    editor.nvim.exec_lua("require('image').setup({backend = 'kitty'})")
+    editor.nvim.command("let g:kernel_image = 'image.nvim'")
+    lines = checkhealth_images(editor)
+    assert "- image.nvim: set up, in a terminal" in lines
+    assert not any("WARNING" in line for line in lines), lines

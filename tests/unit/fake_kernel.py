@@ -20,8 +20,11 @@ Message = dict[str, Any]
 
 
 class FakeKernel:
-    def __init__(self, key: bytes = KEY) -> None:
+    def __init__(self, key: bytes = KEY, curve: bool = False) -> None:
+        """With ``curve``, every socket is a CurveZMQ server, as ipykernel 7's are when a kernel
+        manager provisions keys: a client without the public key is never heard."""
         self.key = key
+        self.curve = zmq.curve_keypair() if curve else None
         # ensure_ascii: a lone surrogate goes out as a \ud800 escape, as some kernels send it
         self.session = Session(key=key, signature_scheme="hmac-sha256", pack=_pack)
         self.answer_interrupts = True
@@ -47,7 +50,13 @@ class FakeKernel:
             "transport": "tcp",
             "key": self.key.decode(),
             "signature_scheme": "hmac-sha256",
+            **(self._curve_keys() if self.curve else {}),
         }
+
+    def _curve_keys(self) -> dict[str, str]:
+        assert self.curve is not None
+        public, secret = self.curve
+        return {"curve_publickey": public.decode(), "curve_secretkey": secret.decode()}
 
     def publish(self, msg_type: str, content: Message, parent: Message | None = None) -> None:
         """A signed message on iopub."""
@@ -74,6 +83,9 @@ class FakeKernel:
         for name, kind in kinds.items():
             sock = self._context.socket(kind)
             sock.linger = 0
+            if self.curve:
+                sock.curve_publickey, sock.curve_secretkey = self.curve
+                sock.curve_server = True
             self.ports[name] = sock.bind_to_random_port("tcp://127.0.0.1")
             socks[name] = sock
         self.iopub = socks["iopub"]

@@ -28,12 +28,13 @@ class Source:
     name: str = "kernel-6759.json"
     short_name: str = "kernel-6759"
     buffer_name: str = "kernel://kernel-6759.json"
+    kernel_name: str = ""
 
     def greeting(self, details: str) -> str:
         return f"Connected to {self.name} ({details})"
 
-    def interrupt(self, channel: FakeChannel) -> None:
-        channel.send("control", "interrupt_request", {})
+    def interrupt(self, channel: FakeChannel) -> str:
+        return channel.send("control", "interrupt_request", {})
 
 
 @dataclass

@@ -5,20 +5,18 @@ editor session; at most one of them is linked at a time.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from .editor.bridge import Bridge, Part
-from .editor.protocol import OpenPayload, StatePayload, Update, Where
+from .editor.protocol import PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
 from .lifecycle import Lifecycle
-from .media import forms
-from .media.store import Store
-from .media.worker import Done, Job, Worker
-from .output.document import Item
-from .session.kernel_session import ERROR, SILENT_WHILE_BUSY, WARN, KernelSession
+from .media.gallery import NOTHING_TO_OPEN, Gallery
+from .media.worker import Done
+from .session import kernel_list
+from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
 from .session.source import KernelSource
 from .session.state import KernelState
@@ -39,25 +37,33 @@ class App:
         self.options = Options()
         self.sessions: dict[str, KernelSession] = {}
         self.active: KernelSession | None = None
-        self.bridge = Bridge(nvim, self._handle, self._compose, self._start_media)
+        self.bridge = Bridge(nvim, self._handle, self._compose, lambda: self.gallery.flushed())
+        self.gallery = Gallery(lambda: self.options, self.bridge.post)
         self.messages: list[tuple[str, int]] = []
         self._links: dict[int, Link] = {}  # id(session) -> its current link
         self._shown_state: StatePayload | None = None
         self._shown_linked = ""
         self._ticking = False
-        self._worker: Worker | None = None  # made with the first image
-        self._waiting: list[Job] = []  # started once the lines they are for are written
-        self._opened = 0  # scratch buffers opened: their names' numbers
-        self._said_pillow = False
+        self._pick: PickPayload | None = None  # the picker, for the next update
+        self._expiry: float | None = None  # when the next request the user waits for runs out
         self.lifecycle = Lifecycle(self)  # kernels of our own: :KernelStart, restart, shutdown
 
     # Commands that need no linked kernel.
 
-    def connect(self, target: str, cwd: str) -> None:
+    def connect(self, target: str, cwd: str, everything: bool = False) -> None:
+        """:KernelConnect [target]: without one, the one running kernel, or a picker of them
+        (``everything``, the !: the picker always, with the files of stopped kernels too)."""
         from .kernel.sources import existing
 
         self._shown_state = None  # the editor said "connecting" on its own: say it all again
-        path = existing.resolve_connection_file(target, cwd)
+        if not target.strip():
+            self._choose(bool(everything), ":KernelConnect", direct=not everything)
+            return
+        self._link(existing.resolve_connection_file(target, cwd))
+
+    def _link(self, path: str) -> None:
+        from .kernel.sources import existing
+
         source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
         self.link(self.adopt(source))
 
@@ -95,6 +101,10 @@ class App:
         self.active = session
         channel.start()
 
+    def list_kernels(self, everything: bool = False) -> None:
+        """:KernelList: the picker, however many kernels run (``everything``: stopped ones too)."""
+        self._choose(bool(everything), ":KernelList", direct=False)
+
     def forget_link(self, session: KernelSession) -> None:
         """Events of the session's last channel are stale from now on."""
         self._links.pop(id(session), None)
@@ -111,18 +121,17 @@ class App:
 
     def complete_connection(self, arglead: str) -> list[str]:
         try:
-            from .kernel.sources import existing
+            from .kernel.sources import catalog, existing
         except ImportError:  # told by :KernelConnect itself, not on every <Tab>
             return []
-        return existing.completion_candidates(arglead)
+        # The socket table alone, no walk of /proc: 2 ms with 10 live kernels and 20 dead files
+        # (bench/picker.py), where the names alone took 0.4 ms.
+        return existing.completion_candidates(arglead, live=catalog.live_paths())
 
     def jump(self, row: int, name: str = "") -> None:
         """<CR> on line ``row`` (1-based): open a rich output, or go to a traceback's code."""
         session = self._named(name)
-        found = _openable(session, row)
-        if found is not None:
-            self._open(session, *found)
-        else:
+        if not self.gallery.open(session, row, self.active or session):
             session.jump(row)
 
     def input_reply(self, request_id: str, value: str | None) -> None:
@@ -132,6 +141,22 @@ class App:
     def complete(self, line: str, col: int, where: Where) -> None:
         if self.active is not None:
             self.active.complete(line, col, where)
+
+    def save(self, file: str, bang: bool, cwd: str, name: str = "") -> None:
+        """:KernelSave {file}: the executions the output of the kernel holds, as a notebook.
+        After :KernelDisconnect, those of the kernel last linked; in an output buffer, its own."""
+        from .media import notebook as notebook_file
+        from .output import notebook
+
+        if not self.sessions:
+            raise KernelError("nothing to save: no kernel connected yet (use :KernelConnect)")
+        session = self._named(name)
+        path = notebook_file.target(file, cwd)
+        saved = notebook.build(session.doc.blocks, session.kernel_info, session.source.kernel_name)
+        notebook_file.write(saved, path, overwrite=bool(bang), cwd=cwd)
+        cells = len(saved["cells"])
+        session.say(f"saved {cells} cell{'' if cells == 1 else 's'} to "
+                    f"{notebook_file.shown(path, cwd)}")  # fmt: skip
 
     def linked(self) -> KernelSession:
         """The session linked now (or whose kernel we start), for commands that need one."""
@@ -154,18 +179,59 @@ class App:
     def update(self) -> None:
         self.bridge.update()
 
+    # Choosing a kernel: :KernelConnect without a target, :KernelList.
+
+    def _choose(self, everything: bool, command: str, direct: bool) -> None:
+        """Link the one running kernel (``direct``), else have the editor show the picker.
+        Until a choice comes back, the link stays as it was."""
+        from .kernel.sources import catalog, existing
+
+        dirs = existing.search_dirs()
+        known = self._known()
+        # The socket table and one walk of /proc, here in the host's main thread: 7-10 ms with
+        # 10 live kernels and 20 dead files (bench/picker.py), half of it the walk; files of
+        # other hosts are probed in parallel, 0.2 s at most, only when there are such files.
+        found = catalog.survey(dirs, extra=self._session_files())
+        choices = kernel_list.listed(found, known, everything)
+        if not any(c.alive for c in choices) and not (everything and choices):
+            raise KernelError(kernel_list.nothing_to_list(found, existing.describe_dirs(dirs),
+                                                          command))  # fmt: skip
+        one = kernel_list.the_one(choices)
+        if direct and one is not None:
+            self._link(one.found.path)
+            return
+        self._pick = {"prompt": kernel_list.PROMPT,
+                      "items": kernel_list.items(choices, time.time())}  # fmt: skip
+
+    def _known(self) -> dict[str, kernel_list.Known]:
+        """What this editor knows of the kernels it has sessions with, by ``source.key`` (a
+        connection file's real path). Ownership is the source's to say; no type is asked."""
+        known = {}
+        for key, session in self.sessions.items():  # by source.key, as _link keeps them
+            linked = session is self.active and session.channel is not None
+            known[key] = kernel_list.Known(
+                session.language, bool(getattr(session.source, "owned", False)), linked,
+                answered=session.last_heard > 0,
+            )  # fmt: skip
+        return known
+
+    def _session_files(self) -> list[str]:
+        """The connection files of this editor's sessions, wherever they are: one given by its
+        path outside the search dirs is listed too."""
+        files = (getattr(s.source, "connection_file", "") for s in self.sessions.values())
+        return sorted(f for f in files if f)
+
     # Events and updates.
 
     def _handle(self, tag: object, event: Event | Done) -> None:
         if isinstance(event, Done):
             if isinstance(tag, KernelSession):
-                self._on_media(tag, event)
+                self.gallery.done(tag, event)
             return
         if not isinstance(tag, Link) or self._links.get(id(tag.session)) is not tag:
             return  # from a link replaced since
         tag.session.handle(event)
-        for item in tag.session.doc.take_images():
-            self._draw(tag.session, item)
+        self.gallery.draw(tag.session)
 
     def _named(self, name: str) -> KernelSession:
         """The session of output buffer ``name``, else the active one."""
@@ -210,6 +276,8 @@ class App:
         if linked and linked != self._shown_linked:
             head["linked"] = linked
         self._shown_linked = linked
+        if self._pick is not None:
+            head["pick"], self._pick = self._pick, None
         messages = [m for s in self.sessions.values() for m in s.messages] + self.messages
         if messages:
             head["messages"] = messages
@@ -217,6 +285,7 @@ class App:
             for session in self.sessions.values():
                 session.messages = []
         self._keep_ticking(state)
+        self._watch_requests()
         return parts
 
     def _session_part(self, session: KernelSession) -> Part:
@@ -232,90 +301,33 @@ class App:
             self._ticking = True
             self.bridge.call_later(SILENT_WHILE_BUSY, self._tick)
 
+    def _watch_requests(self) -> None:
+        """A K or a completion with no answer by its deadline is told then, not never."""
+        active = self.active
+        deadline = active.requests.next_deadline() if active is not None else None
+        if active is None or deadline is None:
+            return
+        if self._expiry is not None and self._expiry <= deadline:
+            return  # a timer set already goes off no later
+        self._expiry = deadline
+        self.bridge.call_later(max(0.0, deadline - active.clock()) + 0.01, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        for session in self.sessions.values():
+            session.expire()
+        self.update()
+
     def _apply_options(self, session: KernelSession) -> None:
         session.options = self.options
         session.router.show_other = self.options.show_other_output
         session.router.preference = self.options.mime_preference
         session.doc.max_lines = self.options.max_lines
 
-    # Media: images written and drawn, outputs opened; the slow part in the worker's thread.
+    # Media.
 
     def open(self, row: int, name: str = "") -> None:
         """:KernelOpen, gx: open the richest form of the output on line ``row`` (1-based)."""
         session = self._named(name)
-        found = _openable(session, row)
-        if found is None:
-            raise KernelError("nothing to open on this line: :KernelOpen opens images, HTML, "
-                              "JSON, markdown and LaTeX outputs")  # fmt: skip
-        self._open(session, *found)
-
-    def _open(self, session: KernelSession, item: Item, form: forms.Form) -> None:
-        rich = item.rich
-        assert rich is not None
-        if isinstance(form, forms.TextForm):
-            self._opened += 1
-            name = f"kernel-open://{self._opened}.{form.filetype}"
-            self._show_open(session, {"name": name, "text": form.text, "filetype": form.filetype})
-        elif rich.file and rich.image is not None and form.mimetype == rich.image.mimetype:
-            self._show_open(session, {"file": rich.file})
-        else:
-            self._media().submit(Job(session, item, rich, write=form, open=True))
-
-    def _draw(self, session: KernelSession, item: Item) -> None:
-        """A new image: its preview drawn, or its file written for an image plugin."""
-        rich, options = item.rich, self.options
-        image = rich.image if rich is not None else None
-        if rich is None or image is None or options.image == "none":
-            return
-        write = size = None
-        if options.image in ("file", "both") and image.mimetype in forms.SUFFIXES:
-            write = forms.image_form(image)
-        if options.image in ("blocks", "both") and image.mimetype in DRAWN:
-            size = (options.image_rows, options.image_columns)
-        if write is not None or size is not None:
-            self._waiting.append(Job(session, item, rich, preview=size, write=write))
-
-    def _start_media(self) -> None:
-        # Only now: a decode in the worker's thread, started before the flush's update, would
-        # hold the GIL at times while the main thread writes the image's line.
-        jobs, self._waiting = self._waiting, []
-        for job in jobs:
-            self._media().submit(job)
-
-    def _on_media(self, session: KernelSession, done: Done) -> None:
-        job = done.job
-        # Said once, and only when nothing else draws images: an image plugin may draw them.
-        if done.no_pillow and not self._said_pillow and self.options.image == "blocks":
-            self._said_pillow = True
-            session.say(f"image previews need Pillow in the python3 host: {sys.executable} -m "
-                        "pip install Pillow (or let g:kernel_image = 'none')", WARN)  # fmt: skip
-        if done.problem:
-            session.say(done.problem, ERROR if job.open else WARN)
-        if job.open:
-            if done.file:
-                self._show_open(session, {"file": done.file})
-                if job.write is not None and job.write.image is job.rich.image:
-                    job.rich.file = done.file  # the next open need not wait for the worker
-            return
-        if job.item.rich is job.rich and (done.file or done.preview):  # not replaced since
-            job.rich.file = done.file or job.rich.file
-            job.rich.preview = done.preview or job.rich.preview
-            session.doc.touch(job.item)
-
-    def _show_open(self, session: KernelSession, payload: OpenPayload) -> None:
-        # Shown with the active session's answers, wherever the output was.
-        (self.active or session).shows["open"] = payload
-
-    def _media(self) -> Worker:
-        if self._worker is None:
-            self._worker = Worker(Store(), self.bridge.post)
-        return self._worker
-
-
-DRAWN = ("image/png", "image/jpeg", "image/gif")  # what Pillow draws previews of
-
-
-def _openable(session: KernelSession, row: int) -> tuple[Item, forms.Form] | None:
-    item = session.doc.item_at(row - 1)
-    form = forms.richest(item.rich) if item is not None and item.rich is not None else None
-    return (item, form) if item is not None and form is not None else None
+        if not self.gallery.open(session, row, self.active or session):
+            raise KernelError(NOTHING_TO_OPEN)

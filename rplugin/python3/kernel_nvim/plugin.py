@@ -39,6 +39,7 @@ def _lifecycle(method: Callable[..., Any]) -> Callable[..., Any]:
 
 COMMANDS: dict[str, Command] = {
     "connect": Command(App.connect),
+    "list": Command(App.list_kernels),
     "disconnect": Command(App.disconnect),
     "clear": Command(App.clear),
     "resend": Command(App.resend),
@@ -47,6 +48,7 @@ COMMANDS: dict[str, Command] = {
     "input_reply": Command(App.input_reply),
     "complete": Command(App.complete),
     "complete_connection": Command(App.complete_connection, sync=True),
+    "save": Command(App.save),
     "send": Command(KernelSession.send, linked=True),
     "interrupt": Command(KernelSession.interrupt, linked=True),
     "inspect": Command(KernelSession.inspect, linked=True),

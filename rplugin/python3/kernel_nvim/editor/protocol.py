@@ -118,6 +118,18 @@ class OpenPayload(TypedDict, total=False):
     filetype: str  # ... and its filetype (json, markdown, tex)
 
 
+class PickItem(TypedDict):
+    target: str  # the kernel's connection file: chosen, it is :KernelConnect's argument
+    label: str  # the line shown (kernel_list.items): name, language, pid, cwd, age, flags
+
+
+class PickPayload(TypedDict):
+    """:KernelConnect without a name, :KernelList: vim.ui.select() over the kernels."""
+
+    prompt: str
+    items: list[PickItem]
+
+
 class InlinePayload(TypedDict):
     """A result or an error, one line, at the end of the code that made it (g:kernel_inline)."""
 
@@ -150,6 +162,7 @@ class Update(TypedDict, total=False):
     jump: QuickfixItem
     open: OpenPayload
     inline: list[InlinePayload]  # in the order the kernel sent them
+    pick: PickPayload
     start_menu: StartMenuPayload
 
 

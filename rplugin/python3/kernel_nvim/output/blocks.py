@@ -3,6 +3,7 @@ that tells the editor what changed (see :mod:`.document`)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from .lines import Lines
@@ -19,6 +20,7 @@ class Item:
     stream: bool = False  # stream text: the next stream message continues it, at the cursor
     live: bool = True  # False once trimmed or cleared away
     rich: Rich | None = None  # a display's or result's bundle
+    saved: Saved | None = None  # what a notebook keeps of it (a stream's is its lines)
 
 
 @dataclass(eq=False)
@@ -33,9 +35,41 @@ class Block(Lines):
     items: list[Item] = field(default_factory=list)
     closed: bool = False
     lead: int = 0  # blank lines that separate it from the block before, part of its header
+    cell: Cell | None = None  # the execution's code, if it is one (not a notice)
 
     def __post_init__(self) -> None:
         self.items.append(Item(self))
+
+
+# Section: what a notebook needs (:mod:`.notebook`), kept with the blocks so that it goes when
+# they are trimmed or cleared away, as the output shown does.
+
+
+@dataclass
+class Cell:
+    """The execution a block shows, as a notebook's code cell: its ``id`` is made once, so that
+    a session saved twice gives its cells the same ids."""
+
+    code: str
+    other: bool = False  # run by another client of the kernel
+    count: int | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """An output as a notebook keeps it: its ``output_type``, and an error's parts, raw (ANSI
+    and all) as Jupyter stores them. A display's or result's bundle is its item's Rich, so an
+    updated display is saved as it is now."""
+
+    output_type: str  # execute_result, display_data or error
+    ename: str = ""
+    evalue: str = ""
+    traceback: tuple[str, ...] = ()
+
+
+RESULT = Saved("execute_result")
+DISPLAY = Saved("display_data")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from . import render
-from .blocks import Block, Edit, Item, Mark, items_before, kill, marks_of
+from .blocks import Block, Edit, Item, Mark, Saved, items_before, kill, marks_of
 from .lines import NO_SPANS, Lines, Span, end_line, park, shift, switch_streams, write
 from .rich import Rich
 from .segments import Piece, Segment
@@ -90,13 +90,15 @@ class OutputDocument:
         segments: list[Segment],
         key: str | None = None,
         rich: Rich | None = None,
+        saved: Saved | None = None,
     ) -> None:
-        """A result, a display, an error: lines of its own, replaceable by ``key`` if given."""
+        """A result, a display, an error: lines of its own, replaceable by ``key`` if given;
+        ``saved`` if a notebook keeps it."""
         start = self._offset(block)
         if start is None:
             return
         self._end_stream(block)  # a partial line of stream text stays the stream's
-        item = Item(block, key, rich=rich)
+        item = Item(block, key, rich=rich, saved=saved)
         block.items.append(item)
         before = len(block)
         write(block, segments, self.max_line_bytes)

@@ -18,7 +18,7 @@ from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
 from . import assist, fields, inline
-from .code import describe, execute_content, tidy
+from .code import execute_content, tidy
 from .options import Options
 from .requests import Requests
 from .router import Router
@@ -29,6 +29,8 @@ from .stdin import Stdin
 
 Message = dict[str, Any]
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+_INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_SIGNALLED,
+                             EventKind.INTERRUPT_UNANSWERED})  # fmt: skip
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
@@ -45,12 +47,14 @@ class KernelSession:
         self.sourcemap = SourceMap()
         self.channel: Channel | None = None
         self.language = ""  # of the kernel, e.g. python: the history buffer's filetype
+        self.kernel_info: Message = {}  # its kernel_info_reply: what a saved notebook says of it
         self.messages: list[tuple[str, int]] = []
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
         self.held: list[tuple[str, dict[str, Any]]] = []  # sent while the kernel starts
         self._probing = False
+        self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
     # Linking.
 
@@ -72,11 +76,9 @@ class KernelSession:
             self.status.restarting()
 
     def restart_done(self) -> None:
-        """Our restart is done: any answer of the new kernel shows it is back (see _on_restart),
-        and this request makes it give one."""
+        """Our restart is done: a request makes the new kernel speak, and so be seen back."""
         if self.channel is not None and self.status.linked is KernelState.STARTING:
-            self._ask("started_probe", {}, lambda _: self.status.back(),
-                      "kernel_info_request")  # fmt: skip
+            self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
 
     def start_failed(self, why: str) -> None:
         """The kernel we started never answered: say why, and what was not sent."""
@@ -94,6 +96,7 @@ class KernelSession:
             channel.close()
         self.router.end(notice)
         self.requests.clear()
+        self._interrupted.clear()
         self.status.unlinked()
 
     def handle(self, event: Event) -> None:
@@ -116,9 +119,8 @@ class KernelSession:
             self.gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
-        elif kind is EventKind.INTERRUPT_UNANSWERED:
-            why = "no process here is proven to be it, so none was sent SIGINT"
-            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind in _INTERRUPT_ENDS:
+            self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
 
     # Commands.
 
@@ -134,7 +136,9 @@ class KernelSession:
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        self.source.interrupt(self._channel())
+        msg_id = self.source.interrupt(self._channel())
+        if msg_id:  # a request, not a signal: its reply, or its silence, is told
+            self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -191,6 +195,15 @@ class KernelSession:
             self._probing = True
             self._ask("busy_probe", {}, lambda _: self._settle(before), "kernel_info_request")
 
+    def expire(self) -> None:
+        """Time passed: say which requests the user waits for got no answer in time."""
+        for pending in self.requests.expire(self.clock()):
+            # A kernel is busy with the request itself too (its own busy/idle on iopub).
+            running = (self.status.busy_ours | self.status.busy_other) - {pending.msg_id}
+            busy = ": it is busy" if running else ""
+            self.say(f"{self.short} did not answer the {pending.what} within "
+                     f"{pending.timeout:g} s{busy}")  # fmt: skip
+
     # What the editor shows.
 
     @property
@@ -211,11 +224,11 @@ class KernelSession:
 
     def _on_ready(self, msg: Message) -> None:
         self.status.ready(fields.text(msg["header"].get("session")))
-        content = msg["content"]
+        content = self.kernel_info = msg["content"]
         language = fields.mapping(content.get("language_info"))
         self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()
-        self.say(self.source.greeting(describe(content, language)))
+        self.say(self.source.greeting(fields.describe(content, language)))
 
     def _on_failed(self, event: Event) -> None:
         not_sent = self.router.end("not sent")
@@ -321,8 +334,22 @@ class KernelSession:
 
     def _on_complete(self, content: Message, line: str, where: Where) -> None:
         start, items = assist.completions(line, content)
-        if items:
-            self.shows["complete"] = {"start": start, "items": items, "where": where}
+        if not items:
+            self.say("the kernel offers no completion here")
+            return
+        self.shows["complete"] = {"start": start, "items": items, "where": where}
+
+    def _on_interrupt_end(self, kind: EventKind, interrupted: set[str]) -> None:
+        if kind is EventKind.INTERRUPT_UNANSWERED:
+            why = "no process here is proven to be it, so none was sent SIGINT"
+            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind is EventKind.INTERRUPT_ANSWERED and interrupted & (
+            self.status.busy_ours | self.status.busy_other
+        ):
+            # xeus-python acknowledges every interrupt_request and stops nothing (and SIGINT
+            # ends its process): code that goes on after the grace is worth a word.
+            self.say(f"{self.short} answered the interrupt request, but the code still runs: "
+                     "the kernel may ignore interrupts", WARN)  # fmt: skip
 
     def _on_history(self, content: Message) -> None:
         entries = [(e[1], e[2]) for e in content.get("history") or []

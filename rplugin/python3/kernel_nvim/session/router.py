@@ -13,6 +13,7 @@ from typing import Any
 
 from ..output import render
 from ..output.ansi import AnsiState
+from ..output.blocks import DISPLAY, RESULT, Cell, Saved
 from ..output.document import Block, OutputDocument
 from ..output.segments import Segment
 from . import fields
@@ -50,6 +51,7 @@ class Router:
     def start(self, msg_id: str, code: str, source: dict[str, Any]) -> Execution:
         separated = len(self.doc) > 0
         block = self.doc.new_block(_header(None, code, separated, False), lead=int(separated))
+        block.cell = Cell(code)
         execution = Execution(code, block, source, separated)
         self.executions[msg_id] = execution
         return execution
@@ -125,6 +127,7 @@ class Router:
     def _start_other(self, parent: str, code: str) -> Execution:
         separated = len(self.doc) > 0
         block = self.doc.new_block(_header(None, code, separated, True), lead=int(separated))
+        block.cell = Cell(code, other=True)
         execution = Execution(code, block, {}, separated, other=True)
         self.executions[parent] = execution
         return execution
@@ -132,6 +135,8 @@ class Router:
     def _input(self, execution: Execution, content: Message) -> None:
         count = content.get("execution_count")
         execution.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        if execution.block.cell is not None:
+            execution.block.cell.count = execution.count
         self._set_header(execution)
 
     def _set_header(self, execution: Execution) -> None:
@@ -148,11 +153,11 @@ class Router:
 
     def _result(self, execution: Execution, content: Message) -> None:
         segments, rich = self._bundle(content, execution.count, result=True)
-        self.doc.add_item(execution.block, segments, rich=rich)
+        self.doc.add_item(execution.block, segments, rich=rich, saved=RESULT)
 
     def _display(self, execution: Execution, content: Message) -> None:
         segments, rich = self._bundle(content)
-        self.doc.add_item(execution.block, segments, _display_id(content), rich)
+        self.doc.add_item(execution.block, segments, _display_id(content), rich, DISPLAY)
 
     def _update_display(self, content: Message) -> None:
         key = _display_id(content)
@@ -179,10 +184,10 @@ class Router:
 
     def _error(self, execution: Execution, content: Message) -> None:
         traceback = [fields.text(t) for t in fields.items(content.get("traceback"))]
-        segments = render.render_error(
-            fields.text(content.get("ename")), fields.text(content.get("evalue")), traceback
-        )
-        self.doc.add_item(execution.block, segments)
+        ename, evalue = fields.text(content.get("ename")), fields.text(content.get("evalue"))
+        segments = render.render_error(ename, evalue, traceback)
+        saved = Saved("error", ename, evalue, tuple(traceback))
+        self.doc.add_item(execution.block, segments, saved=saved)
 
     def _page(self, execution: Execution, payload: Message) -> None:
         data = fields.mapping(payload.get("data"))

@@ -27,13 +27,16 @@ class Named(Protocol):
     def short_name(self) -> str: ...
     @property
     def buffer_name(self) -> str: ...
+    @property
+    def kernel_name(self) -> str: ...  # the kernelspec it was started from, "" if not known
 
     def greeting(self, details: str) -> str:
         """The message once the kernel answers: Connected to kernel-6759.json (python 3.12)."""
         ...
 
-    def interrupt(self, channel: Channel) -> None:
-        """Interrupt the code the kernel runs: a message on ``channel``, or a signal."""
+    def interrupt(self, channel: Channel) -> str:
+        """Interrupt the code the kernel runs: the msg_id of an interrupt_request sent on
+        ``channel``, or "" when the kernel was sent a signal instead."""
         ...
 
 

@@ -92,6 +92,18 @@ class ManagedSource:
     def key(self) -> str:
         return os.path.realpath(self.path)
 
+    @property
+    def kernel_name(self) -> str:
+        """The kernelspec's name; an environment's ipykernel is a python3."""
+        choice = self.choice
+        if isinstance(choice, str):
+            return choice
+        return choice.spec.name if choice.spec is not None else "python3"
+
+    @property
+    def connection_file(self) -> str:
+        return self.path
+
     def warnings(self) -> list[str]:
         return []  # we wrote the file, 0600, in a 0700 directory
 
@@ -120,12 +132,12 @@ class ManagedSource:
                           interrupt_fallback=self.interrupt_fallback,
                           process_gone=self.process_gone)  # fmt: skip
 
-    def interrupt(self, channel: Channel) -> None:
+    def interrupt(self, channel: Channel) -> str:
         """As the kernelspec says: SIGINT to the process we started, or an interrupt_request."""
         if self.interrupt_mode == "message":
-            channel.send("control", "interrupt_request", {})
-        else:
-            self._owner.submit(self._signal)
+            return channel.send("control", "interrupt_request", {})
+        self._owner.submit(self._signal)
+        return ""
 
     def restart(self, now: bool, done: Done) -> None:
         """The same kernelspec again, on the same ports and file; ``now``: kill it, do not ask

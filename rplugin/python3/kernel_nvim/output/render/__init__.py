@@ -16,6 +16,7 @@ from ..segments import Control, Groups, Piece, Segment, merge, sanitize
 from .bundle import render_bundle, render_display, render_result
 
 __all__ = [
+    "STDERR_GROUP",
     "Groups",
     "Piece",
     "Rich",
@@ -82,7 +83,8 @@ def render_notice(text: str) -> list[Segment]:
 
 
 _IN: Groups = ("KernelIn",)
-_STDERR: Groups = ("KernelStderr",)
+STDERR_GROUP = "KernelStderr"  # on every line of stderr text: how a notebook tells the streams
+_STDERR: Groups = (STDERR_GROUP,)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
 
