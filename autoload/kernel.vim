@@ -103,6 +103,23 @@ function! kernel#complete_connect(arglead, cmdline, cursorpos) abort
   return map(found is v:null ? [] : found, {_, name -> escape(name, '|"')})
 endfunction
 
+" Section: Kernels of our own
+
+" :KernelStart [kernelspec]: the buffer it is typed in talks to the kernel, as for :KernelConnect.
+" Without a kernelspec the host offers a picker; the state is `starting` once one is chosen.
+function! kernel#start(name) abort
+  if s:host_ready()
+    call kernel#attach()
+    let where = {'file': expand('%:p'), 'cwd': getcwd(), 'filetype': &filetype}
+    call v:lua.require'kernel.start'.start(a:name, where)
+  endif
+endfunction
+
+function! kernel#complete_start(arglead, cmdline, cursorpos) abort
+  let found = luaeval('require("kernel.rpc").request("complete_start", _A)', a:arglead)
+  return found is v:null ? [] : found
+endfunction
+
 " Section: Sending
 
 " kernel#send({code} [, {first} [, {last}]]): the code, and the lines it came from (0: none).

@@ -28,6 +28,7 @@ from typing import Any
 
 import images as image_output
 import live as live_output
+import start as start_bench
 from harness import (
     PYTHON,
     REPO,
@@ -58,13 +59,14 @@ class Counts:
     interrupts: int = 5
     startups: int = 10
     colds: int = 5
+    starts: int = 5  # :KernelStart beside jupyter console
     busy_s: float = 3.0
     cold_deadline_s: float = 5.0  # no first output by then: the send was lost
     big_flood: int = 1_000_000
 
 
 QUICK = Counts(sends=10, block=5, floods=1, animations=1, images=2, interrupts=2, startups=3,
-               colds=2, big_flood=200_000)  # fmt: skip
+               colds=2, starts=2, big_flood=200_000)  # fmt: skip
 
 
 @dataclass
@@ -455,6 +457,12 @@ def cold_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def start_rows(r: dict[str, Any]) -> list[Row]:
+    p, f = r["start"]["plugin"], r["start"]["floor"]
+    what = ":KernelStart -> first output"
+    return [ratio_row(what, p["median"], f["median"], 1.1)]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "round_trip": round_trip_rows,
     "busy": busy_rows,
@@ -465,6 +473,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "memory": memory_rows,
     "startup": startup_rows,
     "cold": cold_rows,
+    "start": start_rows,
 }
 
 
@@ -503,7 +512,7 @@ def measure(name: str, results: dict[str, Any], run: Callable[[], Any]) -> None:
 
 
 SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "images", "memory", "startup",
-             "cold"]  # fmt: skip
+             "cold", "start"]  # fmt: skip
 
 
 def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
@@ -536,6 +545,8 @@ def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
             measure("startup", results, lambda: startup(sandbox, c))
         if "cold" in only:
             measure("cold", results, lambda: cold(sandbox, kernel, c))
+        if "start" in only:
+            measure("start", results, lambda: start_bench.start(sandbox, c.starts, summary))
     finally:
         bare.close()
         kernel.kill()

@@ -11,7 +11,8 @@ if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
         \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
-        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen', 'KernelSave', 'KernelList']
+        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen', 'KernelSave', 'KernelList',
+        \ 'KernelStart', 'KernelRestart', 'KernelShutdown']
     execute 'command! -nargs=* -range -bang' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
@@ -41,6 +42,12 @@ command! -bar KernelTraceback call kernel#rpc('traceback')
 command! -bar KernelOpen call kernel#open()
 " -complete=file: Vim expands `~` and `%` in {file} as for :write (`:KernelSave %:r.ipynb`).
 command! -bar -bang -nargs=1 -complete=file KernelSave call kernel#save(<q-args>, <bang>0)
+" Kernels of our own: started from a kernelspec or the project's environment, then restarted
+" and shut down; :KernelShutdown! also asks a kernel we did not start.
+command! -bar -nargs=? -complete=customlist,kernel#complete_start KernelStart
+      \ call kernel#start(<q-args>)
+command! -bar KernelRestart call kernel#rpc('restart')
+command! -bar -bang KernelShutdown call kernel#rpc('shutdown', <bang>0)
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
 " 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never

@@ -25,6 +25,7 @@ function M.check()
   local report = H.check_python()
   H.check_registered()
   H.check_connections(report)
+  H.check_start(report)
   H.check_images(report)
   H.check_status()
 end
@@ -37,6 +38,8 @@ H.packages = {
   { name = 'jupyter_core', pip = 'jupyter_core' },
   -- Optional: only the half-block image previews need it (|g:kernel_image|).
   { name = 'PIL', pip = 'Pillow', optional = 'image previews drawn with half blocks' },
+  -- Optional: only :KernelStart needs it.
+  { name = 'jupyter_client', pip = 'jupyter_client', optional = 'starting kernels (:KernelStart)' },
   -- Optional: :KernelSave writes notebooks without it, unchecked.
   { name = 'nbformat', pip = 'nbformat', optional = ':KernelSave checks the notebooks it writes' },
 }
@@ -222,6 +225,64 @@ function H.check_connections(report)
   info(string.format('%d connection file(s), newest first:', connections.count))
   for _, file in ipairs(connections.newest) do
     info(string.format('  %s (%s)', file.name, file.alive and 'answers' or 'no answer'))
+  end
+end
+
+-- Run by the host program with the repo's rplugin/python3, the buffer's file and the cwd: the
+-- kernelspecs and the project's environments, as :KernelStart finds them (one JSON line).
+H.start_script = [[
+import json, os, sys, types
+
+package = types.ModuleType("kernel_nvim")
+package.__path__ = [os.path.join(sys.argv[1], "kernel_nvim")]
+sys.modules["kernel_nvim"] = package
+from kernel_nvim.kernel.sources import choices
+
+print(json.dumps(choices.health_report(sys.argv[2], sys.argv[3])))
+]]
+
+function H.check_start(report)
+  start('Starting kernels (:KernelStart)')
+  if not report then
+    warn('not looked for: the python3 host program does not work (see above)')
+    return
+  end
+  local argv = { H.host_program(), '-c', H.start_script, H.repo_root() .. '/rplugin/python3',
+    vim.fn.expand('%:p'), vim.fn.getcwd() }
+  local output = vim.fn.system(argv)
+  local lines = vim.split(output, '\n', { trimempty = true })
+  local decoded, found = pcall(vim.json.decode, lines[#lines] or '')
+  if vim.v.shell_error ~= 0 or not decoded or type(found) ~= 'table' then
+    warn('cannot list them: ' .. output)
+    return
+  end
+  if found.kernelspecs_error then
+    warn('kernelspecs not listed: ' .. found.kernelspecs_error)
+  elseif #found.kernelspecs == 0 then
+    info('no kernelspec found (jupyter kernelspec list)')
+  end
+  for _, spec in ipairs(found.kernelspecs or {}) do
+    H.report_python(string.format('kernelspec %s (%s, %s)', spec.name, spec.display_name,
+      spec.language ~= '' and spec.language or '?'), spec)
+  end
+  if #found.environments == 0 then
+    info('no project environment found (.venv, venv, $VIRTUAL_ENV, $CONDA_PREFIX, python3)')
+  end
+  for _, env in ipairs(found.environments) do
+    H.report_python('environment ' .. env.label, env)
+  end
+end
+
+-- One kernelspec or environment: whether its python has ipykernel (nil: not a python's).
+function H.report_python(what, found)
+  if found.ipykernel == nil then
+    ok(what)
+  elseif found.ipykernel then
+    ok(what .. ': has ipykernel')
+  elseif found.problem ~= '' then
+    warn(string.format('%s: its python does not run (%s)', what, found.problem))
+  else
+    warn(what .. ': no ipykernel', { found.install })
   end
 end
 

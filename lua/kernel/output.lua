@@ -29,6 +29,7 @@
 --   inline    {{buffer, anchor, text, error}, ...}: a result (error = false) or an error, one
 --             line, for the extmark `anchor` that kernel#send() placed at the end of the code
 --             sent in `buffer` (g:kernel_inline; shown by kernel/inline.lua)
+--   start_menu {prompt, items}: :KernelStart's picker of kernels to start (kernel/start.lua)
 
 -- Module definition ==========================================================
 local M = {}
@@ -84,6 +85,9 @@ function M.update(u)
   if u.inline then
     require('kernel.inline').show(u.inline)
   end
+  if u.start_menu then
+    require('kernel.start').pick(u.start_menu)
+  end
 end
 
 --- The buffer named `name` (kernel://...), and whether it had to be made anew.
@@ -104,7 +108,8 @@ function M.open(toggle)
   local state = require('kernel.state')
   local name = state.output_buffer()
   if name == '' then
-    local why = state.get().state == 'connecting' and 'the kernel is not found yet'
+    local now = state.get().state
+    local why = (now == 'connecting' or now == 'starting') and 'the kernel is not found yet'
       or 'use :KernelConnect first'
     return H.say('no output yet: ' .. why, vim.log.levels.ERROR)
   end

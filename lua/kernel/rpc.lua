@@ -53,6 +53,7 @@ function M.options()
     image_rows = H.get(vim.g.kernel_image_rows, 20),
     image_columns = H.image_columns(),
     inline = H.get(vim.g.kernel_inline, 0),
+    keep_started = H.get(vim.g.kernel_keep_started, 0),
   }
 end
 

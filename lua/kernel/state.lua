@@ -2,8 +2,8 @@
 --
 -- `g:kernel_state` holds what the host last said (editor/protocol.py's StatePayload), or what a
 -- command of the editor set at once, before the host heard of it (:KernelConnect,
--- :KernelDisconnect). Maps and statuslines read its keys; nothing parses its `text`.
---   state   disconnected | connecting | idle | busy | restarted | unresponsive | dead
+-- :KernelDisconnect, :KernelStart). Maps and statuslines read its keys; nothing parses its `text`.
+--   state   disconnected | starting | connecting | idle | busy | restarted | unresponsive | dead
 --   name    the kernel's short name (kernel-6759), '' when not known
 --   buffer  the linked kernel's output buffer (kernel://kernel-6759.json), '' when none
 --   busy    '' | 'ours' (code sent from here runs) | 'other' (only other clients' code)
@@ -31,7 +31,8 @@ function M.set(state)
   vim.api.nvim_exec_autocmds('User', { pattern = 'KernelStatusChanged', modeline = false })
 end
 
---- Set a state the editor knows before the host does: 'connecting' or 'disconnected'.
+--- Set a state the editor knows before the host does: 'connecting', 'starting' or
+--- 'disconnected'.
 ---@param name string
 function M.set_local(name)
   M.set(H.make(name, name))

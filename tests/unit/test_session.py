@@ -30,6 +30,12 @@ class Source:
     buffer_name: str = "kernel://kernel-6759.json"
     kernel_name: str = ""
 
+    def greeting(self, details: str) -> str:
+        return f"Connected to {self.name} ({details})"
+
+    def interrupt(self, channel: FakeChannel) -> str:
+        return channel.send("control", "interrupt_request", {})
+
 
 @dataclass
 class FakeChannel:

@@ -12,11 +12,13 @@ from .editor.bridge import Bridge, Part
 from .editor.protocol import PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
+from .lifecycle import Lifecycle
 from .media.gallery import NOTHING_TO_OPEN, Gallery
 from .media.worker import Done
 from .session import kernel_list
 from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
+from .session.source import KernelSource
 from .session.state import KernelState
 
 DISCONNECTED: StatePayload = {"state": KernelState.DISCONNECTED.value, "name": "", "buffer": "",
@@ -44,6 +46,7 @@ class App:
         self._ticking = False
         self._pick: PickPayload | None = None  # the picker, for the next update
         self._expiry: float | None = None  # when the next request the user waits for runs out
+        self.lifecycle = Lifecycle(self)  # kernels of our own: :KernelStart, restart, shutdown
 
     # Commands that need no linked kernel.
 
@@ -62,14 +65,33 @@ class App:
         from .kernel.sources import existing
 
         source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
+        self.link(self.adopt(source))
+
+    def disconnect(self) -> None:
+        self._shown_state = None  # the editor said "disconnected" on its own
+        session = self.linked()
+        session.unlink()
+        self.forget_link(session)
+
+    def adopt(self, source: KernelSource) -> KernelSession:
+        """The session of ``source``'s kernel (made the first time), active from now on; the
+        link to the kernel linked before is dropped."""
+        self._shown_state = None  # the editor said "connecting"/"starting": say it all again
         session = self.sessions.get(source.key)
         if self.active is not None and self.active.channel is not None:
             self.active.unlink()
         if session is None:
             session = KernelSession(source, self.options, time.monotonic)
             self.sessions[source.key] = session
-        session.source = source  # a new kernel may have taken the file since
+        if not session.source.owned:
+            session.source = source  # a new kernel may have taken the file since
         self._apply_options(session)
+        self.active = session
+        return session
+
+    def link(self, session: KernelSession) -> None:
+        """Open a channel to the session's kernel, and talk to it through that from now on."""
+        source = session.source
         link = Link(session)
         self._links[id(session)] = link
         channel = source.open(self.bridge.sink(link, lambda: session.doc.max_lines))
@@ -83,10 +105,8 @@ class App:
         """:KernelList: the picker, however many kernels run (``everything``: stopped ones too)."""
         self._choose(bool(everything), ":KernelList", direct=False)
 
-    def disconnect(self) -> None:
-        self._shown_state = None  # the editor said "disconnected" on its own
-        session = self.linked()
-        session.unlink()
+    def forget_link(self, session: KernelSession) -> None:
+        """Events of the session's last channel are stale from now on."""
         self._links.pop(id(session), None)
 
     def clear(self) -> None:
@@ -139,10 +159,12 @@ class App:
                     f"{notebook_file.shown(path, cwd)}")  # fmt: skip
 
     def linked(self) -> KernelSession:
-        """The session linked now, for commands that need one."""
-        if self.active is None or self.active.channel is None:
+        """The session linked now (or whose kernel we start), for commands that need one."""
+        active = self.active
+        starting = active is not None and active.status.linked is KernelState.STARTING
+        if active is None or (active.channel is None and not starting):
             raise KernelError("not connected: use :KernelConnect first")
-        return self.active
+        return active
 
     def set_options(self, values: Any) -> None:
         options = Options.from_editor(values)
@@ -245,6 +267,8 @@ class App:
                 active.shows = {}
         else:
             parts.append(Part(head))
+        if self.lifecycle.menu is not None:  # :KernelStart's picker
+            head["start_menu"], self.lifecycle.menu = self.lifecycle.menu, None
         state = active.state_payload() if active and active.channel else DISCONNECTED
         if state != self._shown_state:
             head["state"] = self._shown_state = state

@@ -89,6 +89,11 @@ class Bridge:
         with contextlib.suppress(RuntimeError):  # Neovim is exiting: nothing is left to show
             self.nvim.async_call(self._flush)
 
+    def call_soon(self, func: Callable[[], None]) -> None:
+        """From any thread: ``func`` on the host's main thread, as soon as it is free."""
+        with contextlib.suppress(RuntimeError):  # Neovim is exiting: nothing is left to do
+            self.nvim.async_call(func)
+
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
         def call() -> None:  # in the timer's thread
             # A closed loop (Neovim is exiting) raises RuntimeError: nothing is left to do.

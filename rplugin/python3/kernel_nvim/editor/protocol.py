@@ -139,6 +139,13 @@ class InlinePayload(TypedDict):
     error: bool
 
 
+class StartMenuPayload(TypedDict):
+    """:KernelStart's picker (vim.ui.select): the answer is the line's index, 1-based."""
+
+    prompt: str
+    items: list[str]
+
+
 class Update(TypedDict, total=False):
     name: str  # the output buffer (kernel://...) that `edit`, `show` and `focus` are about
     edit: EditPayload
@@ -156,6 +163,7 @@ class Update(TypedDict, total=False):
     open: OpenPayload
     inline: list[InlinePayload]  # in the order the kernel sent them
     pick: PickPayload
+    start_menu: StartMenuPayload
 
 
 def edit_payload(edit: Edit) -> EditPayload:

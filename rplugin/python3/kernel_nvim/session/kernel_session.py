@@ -10,7 +10,7 @@ next update takes it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from ..editor.protocol import InlinePayload, StatePayload, Where, edit_payload
 from ..errors import KernelError
@@ -22,6 +22,7 @@ from .code import execute_content, tidy
 from .options import Options
 from .requests import Requests
 from .router import Router
+from .source import KernelSource
 from .sourcemap import SourceMap
 from .state import KernelState, KernelStatus
 from .stdin import Stdin
@@ -33,21 +34,8 @@ _INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_S
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
-class Named(Protocol):
-    """What a session needs to know of where its kernel came from."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def short_name(self) -> str: ...
-    @property
-    def buffer_name(self) -> str: ...
-    @property
-    def kernel_name(self) -> str: ...  # the kernelspec it was started from, "" if not known
-
-
 class KernelSession:
-    def __init__(self, source: Named, options: Options, clock: Callable[[], float]) -> None:
+    def __init__(self, source: KernelSource, options: Options, clock: Callable[[], float]) -> None:
         self.source = source
         self.options = options
         self.clock = clock
@@ -64,6 +52,7 @@ class KernelSession:
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
+        self.held: list[tuple[str, dict[str, Any]]] = []  # sent while the kernel starts
         self._probing = False
         self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
@@ -71,7 +60,32 @@ class KernelSession:
 
     def link(self, channel: Channel) -> None:
         self.channel = channel
-        self.status.connecting()
+        if self.status.linked is not KernelState.STARTING:
+            self.status.connecting()
+        held, self.held = self.held, []
+        for code, source in held:
+            self.send(code, source)
+
+    def starting(self) -> None:
+        """A kernel we start: no channel yet; what is sent meanwhile waits for one."""
+        self.status.starting()
+
+    def restarting(self) -> None:
+        """We restart the kernel: `starting` until its new session id says it is back."""
+        if self.channel is not None:
+            self.status.restarting()
+
+    def restart_done(self) -> None:
+        """Our restart is done: a request makes the new kernel speak, and so be seen back."""
+        if self.channel is not None and self.status.linked is KernelState.STARTING:
+            self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
+
+    def start_failed(self, why: str) -> None:
+        """The kernel we started never answered: say why, and what was not sent."""
+        not_sent = len(self.held) + self.router.end("not sent")
+        self.held = []
+        self.unlink()
+        self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
     def unlink(self, notice: str = "disconnected") -> None:
         channel, self.channel = self.channel, None
@@ -102,7 +116,7 @@ class KernelSession:
                 self.status.responsive()
                 self.say(f"{self.short} answers again")
         elif kind is EventKind.GONE:
-            self._on_gone(
+            self.gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
         elif kind in _INTERRUPT_ENDS:
@@ -114,13 +128,17 @@ class KernelSession:
         code = tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
+        if self.channel is None and self.status.linked is KernelState.STARTING:
+            self.held.append((code, source))  # sent, in order, once there is a channel
+            return
         msg_id = self._channel().send("shell", "execute_request", execute_content(code))
         self.router.start(msg_id, code, source)
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        msg_id = self._channel().send("control", "interrupt_request", {})
-        self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
+        msg_id = self.source.interrupt(self._channel())
+        if msg_id:  # a request, not a signal: its reply, or its silence, is told
+            self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -210,7 +228,7 @@ class KernelSession:
         language = fields.mapping(content.get("language_info"))
         self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()
-        self.say(f"Connected to {self.source.name} ({_describe(content, language)})")
+        self.say(self.source.greeting(fields.describe(content, language)))
 
     def _on_failed(self, event: Event) -> None:
         not_sent = self.router.end("not sent")
@@ -221,7 +239,8 @@ class KernelSession:
         self.unlink()
         self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
-    def _on_gone(self, notice: str, why: str) -> None:
+    def gone(self, notice: str, why: str) -> None:
+        """The kernel's process is gone: what ran ends with ``notice``; ``why`` is said once."""
         if self.status.linked is KernelState.DEAD:
             return  # told already (a shutdown, then its process ending)
         self.router.end(notice)
@@ -249,7 +268,7 @@ class KernelSession:
         if msg_type == "status" and parent:
             self.status.on_status(parent, fields.text(content.get("execution_state")), ours)
         elif msg_type == "shutdown_reply" and content.get("restart") is False:
-            self._on_gone("no reply: the kernel was shut down", f"{self.short} was shut down")
+            self.gone("no reply: the kernel was shut down", f"{self.short} was shut down")
             return
         execution = self.router.on_iopub(msg, parent, other=not ours)
         if execution is None or execution.other:
@@ -344,6 +363,8 @@ class KernelSession:
     # Helpers.
 
     def _channel(self) -> Channel:
+        if self.channel is None and self.status.linked is KernelState.STARTING:
+            raise KernelError(f"{self.short} is starting: try again once it is idle")
         if self.channel is None:
             raise KernelError("not connected: use :KernelConnect first")
         if self.status.state is KernelState.DEAD:
@@ -377,13 +398,3 @@ class KernelSession:
         """Caused by us: requests carry their client's session id, ours or another's."""
         session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
-
-
-def _describe(info: Message, language: dict[str, Any]) -> str:
-    parts = [
-        f"{fields.text(language.get('name')) or '?'} {fields.text(language.get('version'))}".strip()
-    ]
-    implementation = fields.text(info.get("implementation"))
-    if implementation:
-        parts.append(f"{implementation} {fields.text(info.get('implementation_version'))}".strip())
-    return ", ".join(parts)

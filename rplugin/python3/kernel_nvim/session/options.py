@@ -35,6 +35,7 @@ class Options:
     image_rows: int = IMAGE_ROWS
     image_columns: int = IMAGE_COLUMNS
     inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
+    keep_started: bool = False  # g:kernel_keep_started: kernels we started outlive Neovim
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -59,6 +60,7 @@ class Options:
             image_rows=_count(values.get("image_rows"), IMAGE_ROWS, 200),
             image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
             inline=values.get("inline", 0) == 1,
+            keep_started=values.get("keep_started", 0) == 1,
         )
 
 

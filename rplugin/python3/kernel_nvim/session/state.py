@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 class KernelState(enum.Enum):
     DISCONNECTED = "disconnected"
+    STARTING = "starting"  # a kernel we start (or restart) is not answering yet
     CONNECTING = "connecting"
     IDLE = "idle"
     BUSY = "busy"
@@ -58,6 +59,17 @@ class KernelStatus:
         self.kernel_session = ""
         self._clear_busy()
 
+    def starting(self) -> None:
+        """A kernel we start: not there yet. Its first answer makes it idle, as a connect's."""
+        self.linked = KernelState.STARTING
+        self.kernel_session = ""
+        self._clear_busy()
+
+    def restarting(self) -> None:
+        """We restart the kernel we are linked to: its new session id will say it is back."""
+        self.linked = KernelState.STARTING
+        self._clear_busy()
+
     def ready(self, kernel_session: str) -> None:
         self.linked = KernelState.IDLE
         self.kernel_session = kernel_session
@@ -78,6 +90,11 @@ class KernelStatus:
         if self.linked is KernelState.UNRESPONSIVE:
             self.linked = KernelState.IDLE
 
+    def back(self) -> None:
+        """The kernel we restarted answers, though no message of it showed a new session."""
+        if self.linked is KernelState.STARTING:
+            self.linked = KernelState.RESTARTED
+
     def ran(self) -> None:
         """Code of ours runs: "restarted" has been read."""
         if self.linked is KernelState.RESTARTED:
@@ -90,7 +107,7 @@ class KernelStatus:
     def restarted(self, session: str) -> None:
         self.kernel_session = session
         self._clear_busy()
-        if self.linked in LIVE or self.linked is KernelState.UNRESPONSIVE:
+        if self.linked in (*LIVE, KernelState.UNRESPONSIVE, KernelState.STARTING):
             self.linked = KernelState.RESTARTED
 
     def on_status(self, parent: str, execution_state: str, ours: bool) -> None:

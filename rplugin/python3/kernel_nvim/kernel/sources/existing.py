@@ -2,7 +2,8 @@
 
 Where kernels write those files, which one a user means by an empty, partial or full name, and
 :class:`ConnectionFileSource`: what the session may do with such a kernel. It did not start it,
-so it may neither restart nor shut it down; when the kernel is local and its process is proven
+so it may not restart it, and asks it to shut down only when told to (:KernelShutdown!); when
+the kernel is local and its process is proven
 (see ``local_process``) it may send it SIGINT, and tell when that process is gone. Pure Python
 with no Neovim dependency; no message here quotes a value read from a connection file.
 """
@@ -15,13 +16,13 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from jupyter_core.paths import jupyter_runtime_dir
 
 from ...errors import KernelError
-from ..channel import Event, EventKind, EventSink
+from ..channel import Channel, Event, EventKind, EventSink
 from . import local_process
 from .connection_file import ConnectionInfo, load_connection_file, looks_alive, security_warnings
 
@@ -114,6 +115,34 @@ class ConnectionFileSource:
             endpoints, on_events_once_proven, timing,
             interrupt_fallback=self.interrupt_fallback, process_gone=self.process_gone,
         )  # fmt: skip
+
+    # What the commands may do to a kernel we did not start.
+
+    def greeting(self, details: str) -> str:
+        return f"Connected to {self.name} ({details})"
+
+    def interrupt(self, channel: Channel) -> str:
+        """An interrupt_request; unanswered, the channel asks ``interrupt_fallback``."""
+        return channel.send("control", "interrupt_request", {})
+
+    def restart(self, now: bool, done: Callable[[str], None]) -> None:
+        raise KernelError(
+            f"{self.short_name} was not started here: only its owner (the "
+            "notebook, console or command that started it) can restart it"
+        )
+
+    def shutdown(self, channel: Channel, force: bool, done: Callable[[str], None]) -> None:
+        """With ``force``, a shutdown_request; the kernel says when it is done (shutdown_reply)."""
+        if not force:
+            raise KernelError(f"{self.short_name} was not started here: :KernelShutdown! asks "
+                              "it to shut down, which its owner may not expect")  # fmt: skip
+        channel.send("control", "shutdown_request", {"restart": False})
+
+    def release(self, keep: bool) -> threading.Event:
+        """Neovim exits: a kernel we did not start is left as it is."""
+        done = threading.Event()
+        done.set()
+        return done
 
     def interrupt_fallback(self) -> bool:
         """SIGINT to the kernel's process, if it is proven to be the kernel; whether sent."""
