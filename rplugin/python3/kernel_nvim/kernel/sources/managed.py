@@ -5,9 +5,8 @@ Jupyter runtime dir, so `jupyter console --existing` or a qtconsole can join it)
 proof of which process is the kernel: its process handle is what gets signals. Its sync API
 runs an event loop, and the kernel takes a second or more to boot, so every call on it happens
 in one thread of the source's own (``_Owner``), never the editor's; what it has done comes back
-through callbacks from that thread. jupyter_client is imported here only (~150 ms), and only
-in that thread. Our own channel talks to the kernel, as to any other: this module starts,
-restarts, interrupts and stops its process. No message quotes the kernel's key.
+through callbacks from that thread. jupyter_client is imported here only (~150 ms), in that
+thread. Our channel talks to the kernel as to any other; no message quotes the kernel's key.
 """
 
 from __future__ import annotations
