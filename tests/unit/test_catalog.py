@@ -172,7 +172,7 @@ def test_kernels_of_other_hosts_are_probed_together_within_one_deadline(
     start = time.monotonic()
     found = survey([str(tmp_path)], timeout=0.2)
 
-    assert time.monotonic() - start < 0.6
+    assert time.monotonic() - start < 1.5  # one by one: 4 s; together: one deadline
     assert [f.alive for f in found] == [False] * 20
 
 
