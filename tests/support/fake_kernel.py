@@ -6,7 +6,11 @@ real connection file (0600, a random key) and signs every message with that key.
 behaves enough like ipykernel for `:KernelConnect` to succeed: it answers kernel_info_request
 on shell and control, wraps every request in busy/idle with the request as parent, answers
 execute_request with a stream of `output` and an execute_reply, and welcomes each iopub
-subscription with a message, as ipykernel 7 does.
+subscription with a message, as ipykernel 7 does. What a test wants otherwise it asks for: a
+request type left unanswered (`unanswered`), raw parts signed with another key or unsigned
+(`send_raw(signed_with=...)`), a heartbeat that stops.
+
+It imports neither pynvim nor jupyter_client, so the unit tests can use it too.
 
 One thread owns the sockets (zmq sockets are not thread-safe); a test drives the kernel from its
 own thread through the public methods, which hand the work to that thread and wait for it.
@@ -103,6 +107,8 @@ class FakeKernel:
         self.output = output
         # False: execute_requests are only recorded, and the test answers them as it likes.
         self.answer_execute = answer_execute
+        # Request types only recorded: no reply, no busy or idle (an interrupt that hangs).
+        self.unanswered: set[str] = set()
         self._key = self.key.encode("utf-8", "surrogatepass")
         self._ids = itertools.count(1)
         self._count = 0  # execution_count
@@ -127,6 +133,11 @@ class FakeKernel:
     @property
     def fragment(self) -> str:
         return self.path.stem.removeprefix("kernel-")
+
+    @property
+    def connection(self) -> Message:
+        """What its connection file holds (readable after `close`, which removes the file)."""
+        return dict(self._connection)
 
     def __enter__(self) -> FakeKernel:
         return self
@@ -189,11 +200,13 @@ class FakeKernel:
         metadata: bytes,
         content: bytes,
         to: list[bytes] | None = None,
+        signed_with: bytes | None = None,
     ) -> None:
         """Sign these four parts, as they are, and send them on `channel`. On shell, control
-        and stdin the message goes to `to`, by default the client of the latest shell request."""
+        and stdin the message goes to `to`, by default the client of the latest shell request.
+        `signed_with`: a key to sign with instead of the kernel's; b"" sends it unsigned."""
         parts = [header, parent, metadata, content]
-        self._call(lambda: self._send(channel, to, parts))
+        self._call(lambda: self._send(channel, to, parts, signed_with))
 
     def send_input_request(self, parent: Received, prompt: str, password: bool = False) -> str:
         """Ask the client of `parent` (an execute_request) for input on stdin."""
@@ -210,7 +223,10 @@ class FakeKernel:
         self._call(lambda: setattr(self, "_beating", True))
 
     def close(self) -> None:
-        """Stop the thread, close the sockets and remove the connection file."""
+        """Stop the thread, close the sockets and remove the connection file; twice is once.
+        Its ports stay known, and nothing answers them any more."""
+        if self._context.closed:
+            return
         if not self._stopping and self._thread.is_alive():
             self._call(lambda: setattr(self, "_stopping", True))
         self._stopping = True
@@ -239,6 +255,7 @@ class FakeKernel:
         info: Message = {f"{name}_port": port for name, port in self.ports.items()}
         info.update(ip="127.0.0.1", key=self.key, transport="tcp",
                     signature_scheme="hmac-sha256", kernel_name="fake")  # fmt: skip
+        self._connection = info
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o600)
@@ -306,7 +323,7 @@ class FakeKernel:
             self._received.append(request)
             self._arrived.notify_all()
         kind = request.msg_type
-        if not request.signed or channel == "stdin":
+        if not request.signed or channel == "stdin" or kind in self.unanswered:
             return
         if kind == "execute_request":
             if self.answer_execute:
@@ -351,12 +368,15 @@ class FakeKernel:
         self._send(channel, to, parts)
         return str(header["msg_id"])
 
-    def _send(self, channel: str, to: list[bytes] | None, parts: list[bytes]) -> None:
+    def _send(
+        self, channel: str, to: list[bytes] | None, parts: list[bytes], key: bytes | None = None
+    ) -> None:
         if channel == "iopub":
             idents = [f"kernel.{self.session}.{_msg_type(parts[0])}".encode()]
         else:
             idents = to if to is not None else self._last_client()
-        self._sockets[channel].send_multipart([*idents, DELIMITER, self._sign(parts), *parts])
+        signature = self._sign(parts, key)
+        self._sockets[channel].send_multipart([*idents, DELIMITER, signature, *parts])
 
     def _last_client(self) -> list[bytes]:
         with self._arrived:
@@ -365,10 +385,12 @@ class FakeKernel:
             raise RuntimeError("no client has sent a shell request yet: give `to`")
         return shell[-1].identities
 
-    def _sign(self, parts: list[bytes]) -> bytes:
-        if not self._key:
+    def _sign(self, parts: list[bytes], key: bytes | None = None) -> bytes:
+        """The HMAC of `parts` with `key`, by default the kernel's; b"" without a key."""
+        key = self._key if key is None else key
+        if not key:
             return b""
-        mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        mac = hmac.new(key, digestmod=hashlib.sha256)
         for part in parts:
             mac.update(part)
         return mac.hexdigest().encode("ascii")
