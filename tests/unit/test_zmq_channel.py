@@ -294,6 +294,32 @@ def test_a_sink_that_raises_does_not_stop_the_channel(
     events.wait_text("after")
 
 
+def test_a_flood_of_large_messages_reaches_the_sink_a_megabyte_at_a_time(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    # A batch of 500 messages, however large, waited whole in the I/O thread for the session.
+    channel, events = ready(open_channel)
+    held, release = threading.Event(), threading.Event()
+    sizes: list[int] = []
+
+    def holding(batch: list[Event]) -> None:
+        sizes.append(sum(len(e.msg["content"].get("text", "")) for e in batch if e.msg))
+        held.set()
+        release.wait(10)
+        events(batch)
+
+    channel._on_events = holding
+    publish_raw(kernel, HEADER % b"first", b"{}", STREAM % b"first")
+    assert held.wait(5)  # the I/O thread waits in the sink: what follows queues in zmq
+    big = "x" * 200_000
+    for i in range(20):
+        publish_raw(kernel, HEADER % b"big%d" % i, b"{}", STREAM % big.encode())
+    release.set()
+
+    events.wait(lambda: events.texts().count(big) == 20)
+    assert max(sizes) <= zmq_channel._Loop.MAX_BATCH_BYTES + len(big)
+
+
 # Liveness: losing the heartbeat ends nothing
 
 
