@@ -8,7 +8,8 @@ on shell and control, wraps every request in busy/idle with the request as paren
 execute_request with a stream of `output` and an execute_reply, and welcomes each iopub
 subscription with a message, as ipykernel 7 does. What a test wants otherwise it asks for: a
 request type left unanswered (`unanswered`), raw parts signed with another key or unsigned
-(`send_raw(signed_with=...)`), a heartbeat that stops.
+(`send_raw(signed_with=...)`), a heartbeat that stops, a flood (`publish_many`; with
+`iopub_hwm=0` none of it is dropped, however slow the client).
 
 It imports neither pynvim nor jupyter_client, so the unit tests can use it too.
 
@@ -26,7 +27,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -99,6 +100,7 @@ class FakeKernel:
         kernel_info: Message | None = None,
         output: str = "fake output\n",
         answer_execute: bool = True,
+        iopub_hwm: int | None = None,
     ) -> None:
         self.key = key if key is not None else uuid.uuid4().hex
         self.session = uuid.uuid4().hex
@@ -118,6 +120,9 @@ class FakeKernel:
         self._beating = True
         self._stopping = False
         self._context: zmq.Context[Any] = zmq.Context()
+        # 0: iopub queues all it is given, where zmq drops what a slow client has not read
+        # past 1000 messages: a flood then arrives whole, however slow the client.
+        self._iopub_hwm = iopub_hwm
         self._sockets, self.ports = self._bind()
         self._jobs: collections.deque[tuple[Callable[[], Any], _Job[Any]]] = collections.deque()
         self._wake_addr = f"inproc://fake-kernel-{self.session}"
@@ -183,6 +188,27 @@ class FakeKernel:
         header) or a parent header itself. Returns the msg_id."""
         return self._call(lambda: self._publish(msg_type, content, parent))
 
+    def publish_many(
+        self,
+        msg_type: str,
+        contents: Iterable[Message],
+        parent: Received | Message | None = None,
+        timeout: float = 120.0,
+    ) -> int:
+        """Publish each of `contents` on iopub, as fast as the kernel's thread can: a flood.
+        Pings are answered meanwhile, as ipykernel's heartbeat thread does. Returns how many."""
+
+        def flood() -> int:
+            sent = 0
+            for content in contents:
+                self._publish(msg_type, content, parent)
+                sent += 1
+                if sent % 100 == 0:
+                    self._answer_pings()
+            return sent
+
+        return self._call(flood, timeout)
+
     def reply(self, request: Received, content: Message, msg_type: str | None = None) -> str:
         """Answer `request` on its channel (`<type>_reply` unless `msg_type` says otherwise)."""
         reply_type = msg_type or request.msg_type.replace("_request", "_reply")
@@ -247,6 +273,8 @@ class FakeKernel:
             sock.linger = 0
             if kind == zmq.XPUB:
                 sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every client's subscription, as ipykernel
+                if self._iopub_hwm is not None:
+                    sock.sndhwm = self._iopub_hwm
             ports[name] = sock.bind_to_random_port("tcp://127.0.0.1")
             sockets[name] = sock
         return sockets, ports
@@ -308,9 +336,14 @@ class FakeKernel:
                     self._on_request(name, self._sockets[name].recv_multipart())
             if self._sockets["iopub"] in ready:
                 self._on_subscription(self._sockets["iopub"].recv())
-            if self._beating and hb in ready:
-                hb.send(hb.recv())
+            if hb in ready:
+                self._answer_pings()
         self._run_jobs()  # nobody waits on a job forever
+
+    def _answer_pings(self) -> None:
+        hb = self._sockets["hb"]
+        while self._beating and hb.poll(0):
+            hb.send(hb.recv())
 
     def _on_subscription(self, event: bytes) -> None:
         if event[:1] == b"\x01":
