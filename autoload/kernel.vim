@@ -25,12 +25,15 @@ endfunction
 
 " The link is `connecting` at once, before the host hears of it: a send typed right after
 " (`:KernelConnect 6759 | KernelExec ...`, `nvim +KernelConnect +KernelExec...`) passes the
-" check in kernel#send(), and the host holds it until the kernel answers.
-function! kernel#connect(target) abort
+" check in kernel#send(), and the host holds it until the kernel answers. Without a target the
+" host may show a picker instead, and then says the state as it still is.
+" kernel#connect({target} [, {bang}]): {bang} with no {target} always shows the picker, with
+" the files of stopped kernels too. The picker calls it with the file chosen.
+function! kernel#connect(target, ...) abort
   if s:host_ready()
     call kernel#attach()
     lua require('kernel.state').set_local('connecting')
-    call kernel#rpc('connect', a:target, getcwd())
+    call kernel#rpc('connect', a:target, getcwd(), get(a:000, 0, 0))
   endif
 endfunction
 
@@ -51,6 +54,23 @@ endfunction
 " Empty the output buffer at once, then tell the host.
 function! kernel#clear() abort
   lua require('kernel.output').clear()
+endfunction
+
+" :KernelOpen: the host knows what the output on this line holds, and opens it.
+function! kernel#open() abort
+  if bufname('%') !~# '^kernel://'
+    return s:error('nothing to open here: :KernelOpen opens the output under the cursor in '
+          \ . 'an output buffer (kernel://...)')
+  endif
+  call kernel#rpc('open', line('.'), bufname('%'))
+endfunction
+
+" :KernelSave: the host builds and writes the notebook while the editor goes on (a big one,
+" images and all, takes it most of a second); its message says when the file is there. In an
+" output buffer, that buffer's kernel is saved.
+function! kernel#save(file, bang) abort
+  let name = bufname('%') =~# '^kernel://' ? bufname('%') : ''
+  call kernel#rpc('save', a:file, a:bang ? v:true : v:false, getcwd(), name)
 endfunction
 
 " Give a buffer that talks to the kernel `K` and completion, unless the user has their own:
@@ -85,11 +105,21 @@ endfunction
 
 " Section: Sending
 
+" kernel#send({code} [, {first} [, {last}]]): the code, and the lines it came from (0: none).
 function! kernel#send(code, ...) abort
   if s:state() ==# 'disconnected'
     return s:error('not connected: use :KernelConnect first')
   endif
-  let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': get(a:000, 0, line('.'))}
+  let first = get(a:000, 0, line('.'))
+  let last = max([first, get(a:000, 1, first)])
+  let source = {'buffer': bufnr('%'), 'file': expand('%:p'), 'line': first, 'last': last}
+  if first > 0
+    " What an earlier run of these lines showed goes now; g:kernel_inline gets an anchor.
+    let anchor = v:lua.require'kernel.inline'.sent(source.buffer, first, last)
+    if anchor isnot v:null
+      let source.anchor = anchor
+    endif
+  endif
   call kernel#attach()
   call kernel#rpc('send', a:code, source)
 endfunction
@@ -109,14 +139,14 @@ function! kernel#send_lines(first, last) abort
     return
   endif
   let last = min([a:last, line('$')])
-  call kernel#send(join(getline(a:first, last), "\n"), a:first)
+  call kernel#send(join(getline(a:first, last), "\n"), a:first, last)
 endfunction
 
 function! kernel#send_selection() abort
   if s:in_output()
     return
   endif
-  call kernel#send(s:yank('gv'), line("'<"))
+  call kernel#send(s:yank('gv'), line("'<"), line("'>"))
 endfunction
 
 " The operator: `<Plug>(KernelSendMotion)ip` sends a paragraph, and `.` sends again.
@@ -129,13 +159,13 @@ function! kernel#send_motion(...) abort
   endif
   let command = {'line': "'[V']", 'char': '`[v`]', 'block': "`[\<C-v>`]"}[a:1]
   let text = s:yank(command)
-  let first = line("'[")
+  let [first, last] = [line("'["), line("']")]
   if exists('s:view')
     call winrestview(s:view)
     unlet s:view
   endif
   if !s:in_output()
-    call kernel#send(text, first)
+    call kernel#send(text, first, last)
   endif
 endfunction
 

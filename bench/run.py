@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import images as image_output
+import live as live_output
 from harness import (
     PYTHON,
     REPO,
@@ -51,6 +53,8 @@ class Counts:
     sends: int = 60  # round trips, in blocks of `block`
     block: int = 10
     floods: int = 5
+    animations: int = 3
+    images: int = 5
     interrupts: int = 5
     startups: int = 10
     colds: int = 5
@@ -59,7 +63,8 @@ class Counts:
     big_flood: int = 1_000_000
 
 
-QUICK = Counts(sends=10, block=5, floods=1, interrupts=2, startups=3, colds=2, big_flood=200_000)
+QUICK = Counts(sends=10, block=5, floods=1, animations=1, images=2, interrupts=2, startups=3,
+               colds=2, big_flood=200_000)  # fmt: skip
 
 
 @dataclass
@@ -379,6 +384,29 @@ def interrupt_rows(r: dict[str, Any]) -> list[Row]:
     return [limit_row("interrupt -> KeyboardInterrupt visible", p["median"], 50, f["median"])]
 
 
+def live_rows(r: dict[str, Any]) -> list[Row]:
+    rows = []
+    for name, what in (("clear_output", "clear_output loop, 10k frames"),
+                       ("tqdm", "tqdm at full speed, 20k steps")):  # fmt: skip
+        m = r["live"][name]
+        rows.append(ratio_row(f"{what}: last frame", m["plugin"]["median"],
+                              m["floor"]["median"], 1.2))  # fmt: skip
+        rows.append(limit_row(f"{what}: editor RPC p99", m["rpc"]["p99"], 5))
+    return rows
+
+
+def image_rows(r: dict[str, Any]) -> list[Row]:
+    m = r["images"]
+    line, small = m["plugin"]["median"], m["small"]["median"]
+    added, size = line - small, f"{m['png_mb']:.1f} MB PNG"
+    return [
+        Row(f"{size}: display -> its line visible", line, m["floor"]["median"]),
+        Row(f"{size}: its line after a bare client has it", line - m["floor"]["median"]),
+        Row(f"{size}: added to its line (vs 8x8 PNG)", added, None, "<= 100 ms", added <= 100),
+        Row(f"{size}: decode + half blocks (worker)", m["decode"]["median"]),
+    ]
+
+
 def memory_rows(r: dict[str, Any]) -> list[Row]:
     m = r["memory"]
     g = m["growth_mb"]
@@ -421,6 +449,8 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "busy": busy_rows,
     "flood": flood_rows,
     "interrupt": interrupt_rows,
+    "live": live_rows,
+    "images": image_rows,
     "memory": memory_rows,
     "startup": startup_rows,
     "cold": cold_rows,
@@ -461,7 +491,8 @@ def measure(name: str, results: dict[str, Any], run: Callable[[], Any]) -> None:
         results.setdefault("errors", {})[name] = repr(e)
 
 
-SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "memory", "startup", "cold"]
+SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "images", "memory", "startup",
+             "cold"]  # fmt: skip
 
 
 def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
@@ -477,9 +508,22 @@ def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
                 "busy": lambda: busy_rpc(ed, c),
                 "flood": lambda: flood(sandbox, ed, kernel, bare, c),
                 "interrupt": lambda: interrupt(ed, kernel, bare, c),
+                "live": lambda: live_output.live(
+                    ed,
+                    bare,
+                    lambda floor, plugin: alternate(ed, kernel, c.animations, floor, plugin),
+                    summary,
+                ),  # fmt: skip
+                "images": lambda: image_output.images(
+                    ed,
+                    bare,
+                    lambda floor, plugin: alternate(ed, kernel, c.images, floor, plugin),
+                    summary,
+                    c.images,
+                ),  # fmt: skip
                 "memory": lambda: memory(ed, c),
             }
-            for name in SCENARIOS[:5]:
+            for name in SCENARIOS[:7]:
                 if name in only:
                     measure(name, results, on_editor[name])
         if "startup" in only:

@@ -58,3 +58,45 @@ import sys
 
 print("this goes to stderr", file=sys.stderr)
 print("and this to stdout")
+
+# %% Live output: a counter redrawn in place, not a pile of lines
+import time
+
+from IPython.display import clear_output
+
+for i in range(20):
+    clear_output(wait=True)
+    print("counter", i)
+    time.sleep(0.05)
+
+# %% A display updated by its handle, where it stands
+import time
+
+from IPython.display import display
+
+handle = display("step 0", display_id=True)
+for step in range(1, 6):
+    time.sleep(0.2)
+    handle.update(f"step {step}")
+
+# %% Progress bars: nested ones stay a fixed set of lines
+import time
+
+from tqdm import tqdm
+
+for _epoch in tqdm(range(3), desc="epochs"):
+    for _batch in tqdm(range(20), desc="batches", leave=False):
+        time.sleep(0.01)
+
+# %% A DataFrame reads like its text repr; <CR> or :KernelOpen on it opens its HTML
+import pandas as pd
+
+pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.125]})
+
+# %% Markdown, and a plot: its image under its line (or <CR> opens it)
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+display(Markdown("# A heading\nSome *markdown* text."))
+plt.plot([1, 3, 2])
+plt.show()

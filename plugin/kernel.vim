@@ -11,8 +11,8 @@ if !has('nvim-0.9')
   " The one-line fallback: every command says why nothing happens.
   for s:cmd in ['KernelConnect', 'KernelDisconnect', 'KernelSend', 'KernelSendCell',
         \ 'KernelExec', 'KernelOutput', 'KernelClear', 'KernelInterrupt', 'KernelInspect',
-        \ 'KernelHistory', 'KernelTraceback']
-    execute 'command! -nargs=* -range' s:cmd
+        \ 'KernelHistory', 'KernelTraceback', 'KernelOpen', 'KernelSave', 'KernelList']
+    execute 'command! -nargs=* -range -bang' s:cmd
           \ 'echohl ErrorMsg | echo "[kernel] kernel.nvim needs Neovim 0.9 or newer" | echohl None'
   endfor
   finish
@@ -22,8 +22,11 @@ endif
 
 " -bar: `:KernelConnect 6759 | KernelExec print(1)`. A `|` or `"` in a path is written `\|`,
 " `\"`, as for :edit; <q-args> holds it without the backslash.
-command! -bar -nargs=? -complete=customlist,kernel#complete_connect KernelConnect
-      \ call kernel#connect(<q-args>)
+" Without a target: the one running kernel, or a picker of them; ! picks among stopped ones too.
+command! -bar -bang -nargs=? -complete=customlist,kernel#complete_connect KernelConnect
+      \ call kernel#connect(<q-args>, <bang>0)
+" The picker however many kernels run: which one is linked, which are ours.
+command! -bar -bang KernelList call kernel#rpc('list', <bang>0)
 command! -bar KernelDisconnect call kernel#disconnect()
 command! -range KernelSend call kernel#send_lines(<line1>, <line2>)
 command! -bar KernelSendCell call kernel#send_cell(0)
@@ -35,6 +38,9 @@ command! -bar KernelInterrupt call kernel#rpc('interrupt')
 command! -nargs=? KernelInspect call kernel#inspect_command(<q-args>)
 command! -bar -count=0 KernelHistory call kernel#rpc('history', <count>)
 command! -bar KernelTraceback call kernel#rpc('traceback')
+command! -bar KernelOpen call kernel#open()
+" -complete=file: Vim expands `~` and `%` in {file} as for :write (`:KernelSave %:r.ipynb`).
+command! -bar -bang -nargs=1 -complete=file KernelSave call kernel#save(<q-args>, <bang>0)
 
 " KernelStatus() is for the statusline: 'kernel-6759 idle', 'kernel-6759 busy (other)',
 " 'disconnected'. It reads g:kernel_state, which the plugin keeps current, so a redraw never

@@ -25,6 +25,7 @@ function M.check()
   local report = H.check_python()
   H.check_registered()
   H.check_connections(report)
+  H.check_images(report)
   H.check_status()
 end
 
@@ -34,8 +35,19 @@ H.packages = {
   { name = 'pynvim', pip = 'pynvim' },
   { name = 'zmq', pip = 'pyzmq' },
   { name = 'jupyter_core', pip = 'jupyter_core' },
+  -- Optional: only the half-block image previews need it (|g:kernel_image|).
+  { name = 'PIL', pip = 'Pillow', optional = 'image previews drawn with half blocks' },
+  -- Optional: :KernelSave writes notebooks without it, unchecked.
+  { name = 'nbformat', pip = 'nbformat', optional = ':KernelSave checks the notebooks it writes' },
 }
 H.newest_files = 5
+-- What the host makes of images (lua/kernel/media.lua M.host_mode()), in words.
+H.image_modes = {
+  blocks = 'as half-block previews',
+  file = 'by snacks.nvim or image.nvim',
+  both = 'by an image plugin if it can, else as half-block previews',
+  none = 'as their line only',
+}
 
 -- Run by the host program with the arguments: the repo's rplugin/python3, how many files to
 -- describe, then `import name:pip name` of each package. Prints one JSON object as its last line.
@@ -60,7 +72,8 @@ for module, dist in (arg.split(":") for arg in sys.argv[3:]):
         found = getattr(imported, "__version__", "?")
     report["modules"][module] = {"version": str(found)}
     if module == "zmq":
-        report["modules"][module]["libzmq"] = imported.zmq_version()
+        curve = "" if imported.has("curve") else " (without CurveZMQ)"
+        report["modules"][module]["libzmq"] = imported.zmq_version() + curve
 try:
     # The package's __init__ imports pynvim, which existing does not need: with a bare package
     # object the files are listed even in a python that lacks pynvim.
@@ -163,6 +176,10 @@ function H.check_python()
     if found.version then
       local libzmq = found.libzmq and (', libzmq ' .. found.libzmq) or ''
       ok(string.format('%s %s%s', package.pip, found.version, libzmq))
+    elseif package.optional then
+      warn(string.format('%s is not installed (optional: %s)', package.pip, package.optional), {
+        string.format('%s -m pip install %s', prog, package.pip),
+      })
     else
       fail(string.format('%s is missing: %s', package.pip, found.error or 'not importable'), {
         string.format('%s -m pip install %s', prog, package.pip),
@@ -206,6 +223,106 @@ function H.check_connections(report)
   for _, file in ipairs(connections.newest) do
     info(string.format('  %s (%s)', file.name, file.alive and 'answers' or 'no answer'))
   end
+end
+
+-- What each way of showing images can do here, and which of them 'auto' takes: the order of
+-- lua/kernel/media.lua (snacks.nvim, else a loaded image.nvim, else half blocks).
+function H.check_images(report)
+  start('Images')
+  local terminal = H.terminal()
+  local snacks, snacks_shows = H.snacks_images(terminal)
+  local image_nvim, image_nvim_shows = H.image_nvim_images(terminal)
+  local blocks, blocks_draw = H.blocks_images(report)
+  -- Asked after snacks.nvim has had the terminal's answer, so that it is known.
+  local choice = vim.g.kernel_image or 'auto'
+  local shown = H.image_modes[require('kernel.media').host_mode()]
+  info(string.format("g:kernel_image = '%s': images are shown %s", choice, shown))
+  info('snacks.nvim: ' .. snacks)
+  info('image.nvim: ' .. image_nvim)
+  info('half blocks: ' .. blocks)
+  local auto = snacks_shows and 'snacks.nvim'
+    or image_nvim_shows and 'image.nvim'
+    or blocks_draw and 'half blocks'
+    or "only each image's line"
+  info(string.format("g:kernel_image = 'auto' uses %s here", auto))
+  local usable = { snacks = snacks_shows, ['image.nvim'] = image_nvim_shows, blocks = blocks_draw }
+  if usable[choice] == false then
+    warn(string.format("g:kernel_image = '%s' cannot show images here (see above)", choice))
+  end
+end
+
+-- Images need a terminal to show them: not a headless Neovim, nor (for these plugins) a GUI.
+function H.terminal()
+  for _, ui in ipairs(vim.api.nvim_list_uis()) do
+    if (ui.term_name or '') ~= '' then
+      return true
+    end
+  end
+  return false
+end
+
+function H.installed(module)
+  return #vim.api.nvim_get_runtime_file('lua/' .. module .. '/init.lua', false) > 0
+    or #vim.api.nvim_get_runtime_file('lua/' .. module .. '.lua', false) > 0
+end
+
+-- snacks.nvim asks the terminal what it is, and waits up to a second for the answer (as its
+-- own health check does): a check may wait, a placed image may not (media.lua asks early).
+function H.snacks_images(terminal)
+  if not H.installed('snacks') then
+    return 'not installed', false
+  elseif not H.installed('snacks/image') then
+    return 'installed, without the image module (a newer snacks.nvim has it)', false
+  elseif not terminal then
+    return 'installed; no terminal shows this Neovim, so it shows no images here', false
+  end
+  local image = require('snacks').image
+  local answer
+  image.terminal.detect(function(term)
+    answer = term
+  end)
+  vim.wait(1500, function()
+    return answer ~= nil
+  end, 10)
+  local env = image.terminal.env()
+  local name = (env.name ~= '' and env.name) or (answer and answer.terminal) or 'unknown'
+  if image.supports_terminal() then
+    return string.format('installed; it says the terminal (%s) shows images', name), true
+  end
+  return string.format('installed; it says the terminal (%s) shows no images', name), false
+end
+
+-- image.nvim does not ask the terminal: it trusts the backend its setup() was given. Its setup
+-- is what defines :ImageReport.
+function H.image_nvim_images(terminal)
+  if not H.installed('image') then
+    return 'not installed', false
+  elseif not package.loaded['image'] then
+    return "installed, not loaded: g:kernel_image = 'auto' uses it once it is set up", false
+  elseif vim.fn.exists(':ImageReport') ~= 2 then
+    return "loaded, but not set up: call require('image').setup()", false
+  elseif not terminal then
+    return 'set up; no terminal shows this Neovim, so it shows no images here', false
+  end
+  return 'set up, in a terminal', true
+end
+
+-- The host draws them with Pillow; Neovim shows them with 'termguicolors'.
+function H.blocks_images(report)
+  local pillow = report and report.modules.PIL and report.modules.PIL.version
+  local missing = {}
+  if not report then
+    missing[#missing + 1] = 'a python3 host program that works (see above)'
+  elseif not pillow then
+    missing[#missing + 1] = 'Pillow in the python3 host'
+  end
+  if not vim.o.termguicolors then
+    missing[#missing + 1] = "'termguicolors'"
+  end
+  if #missing > 0 then
+    return 'not drawn: they need ' .. table.concat(missing, ' and '), false
+  end
+  return string.format("drawn by Pillow %s, shown with 'termguicolors'", pillow), true
 end
 
 function H.check_status()

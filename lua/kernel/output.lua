@@ -5,10 +5,16 @@
 -- there. The keys of an update (rplugin/python3/kernel_nvim/editor/protocol.py's Update; a key
 -- added there is added here), every one optional, meaning "this changed":
 --   name      the output buffer (kernel://...) that edit, show and focus are about
---   edit      {trim, start, replace, highlights, text}: delete `trim` lines at the top, then
---             replace every line from `start` (0-based) with `text`'s lines (joined by "\n";
---             absent: none), unless `replace` is false; highlights are {row from start, start
---             byte, end byte, group}
+--   edit      {trim, start, replace, highlights, text, marks}: delete `trim` lines at the top,
+--             then replace every line from `start` (0-based) with `text`'s lines (joined by
+--             "\n"; absent: none), unless `replace` is false; highlights are {row from start,
+--             start byte, end byte, group}; marks (absent: none) are {row from start, rows, and
+--             block = true (an execution's In [n]: line) or richer = {mimetype, ...} (forms not
+--             shown), syntax = filetype (highlight the rows so: kernel/syntax.lua), lead = rows
+--             at the top that are not the form's text (an Out[n]: line; absent: 0), image =
+--             {mimetype, width, height, file (its private temp file, once written), preview
+--             (once drawn: rows of {text, {group, ...}} chunks, virt_lines)}: placed under the
+--             mark's last row by kernel/media.lua}
 --   show      show `name` in this tab's output window, opening one if there is none
 --   focus     and go to it
 --   linked    the output buffer of the kernel linked now: output windows switch to it
@@ -16,6 +22,13 @@
 --   messages  {{'[kernel] ...', vim.log.levels value}, ...}
 --   asks      {{id, prompt, password}, ...}: the kernel waits in input() or getpass()
 --   float, complete, history, quickfix, jump: answers shown by kernel/ui.lua
+--   pick      {prompt, items = {{target, label}, ...}}: the kernels to choose from, shown by
+--             kernel/ui.lua with vim.ui.select; the choice runs kernel#connect(target)
+--   open      :KernelOpen's answer, {file} for vim.ui.open or {name, text, filetype} for a
+--             scratch buffer: done by kernel/media.lua
+--   inline    {{buffer, anchor, text, error}, ...}: a result (error = false) or an error, one
+--             line, for the extmark `anchor` that kernel#send() placed at the end of the code
+--             sent in `buffer` (g:kernel_inline; shown by kernel/inline.lua)
 
 -- Module definition ==========================================================
 local M = {}
@@ -24,6 +37,10 @@ local H = {}
 local api = vim.api
 
 M.ns = api.nvim_create_namespace('kernel_output')
+-- Where executions start (their In [n]: lines: ]], [[ and folds read them), and the outputs
+-- whose bundle holds more than their text.
+M.blocks = api.nvim_create_namespace('kernel_blocks')
+M.marks = api.nvim_create_namespace('kernel_marks')
 
 --- Apply one update from the host.
 ---@param u table
@@ -58,8 +75,14 @@ function M.update(u)
   for _, request in ipairs(u.asks or {}) do
     H.ask(request)
   end
-  if u.float or u.complete or u.history or u.quickfix or u.jump then
+  if u.float or u.complete or u.history or u.quickfix or u.jump or u.pick then
     require('kernel.ui').show(u)
+  end
+  if u.open then
+    require('kernel.media').open(u.open)
+  end
+  if u.inline then
+    require('kernel.inline').show(u.inline)
   end
 end
 
@@ -133,13 +156,20 @@ function H.create(name)
   bo.buftype, bo.bufhidden, bo.swapfile, bo.buflisted = 'nofile', 'hide', false, false
   bo.undolevels = -1 -- a million lines of output must not be kept twice
   bo.modifiable = false
-  -- On a traceback's line: open the code it names (the host knows which cell came from where).
+  -- On a traceback's line: open the code it names (the host knows which cell came from where);
+  -- on an image or other rich output: open it, as gx does.
   vim.keymap.set('n', '<CR>', function()
     require('kernel.rpc').notify('jump', vim.fn.line('.'), name)
-  end, { buffer = buf, desc = 'kernel.nvim: go to the code of this traceback frame' })
+  end, { buffer = buf, desc = 'kernel.nvim: open this output, or go to the code of this frame' })
+  -- gx opens the output outside Neovim (an image in the viewer, HTML in the browser), as <CR>
+  -- does where there is no traceback frame to go to.
+  vim.keymap.set('n', 'gx', function()
+    require('kernel.rpc').notify('open', vim.fn.line('.'), name)
+  end, { buffer = buf, desc = 'kernel.nvim: open this output outside Neovim' })
   vim.keymap.set('n', 'q', function()
     require('kernel.window').close(api.nvim_get_current_win())
   end, { buffer = buf, nowait = true, desc = 'kernel.nvim: close the output window' })
+  require('kernel.blocks').attach(buf) -- ]], [[, yo, a fold per execution
   H.buffers[name] = buf
   return buf
 end
@@ -168,17 +198,31 @@ function H.apply(buf, edit)
     follow[win] = api.nvim_win_get_cursor(win)[1] >= count
   end
   if edit.trim > 0 then
+    H.forget_images(buf, 0, edit.trim)
     api.nvim_buf_clear_namespace(buf, M.ns, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, M.marks, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, M.blocks, 0, edit.trim)
+    api.nvim_buf_clear_namespace(buf, require('kernel.syntax').ns, 0, edit.trim)
     H.set_lines(buf, 0, edit.trim, {})
   end
   local start = math.min(edit.start, api.nvim_buf_line_count(buf))
   if edit.replace then
+    H.forget_images(buf, start)
     api.nvim_buf_clear_namespace(buf, M.ns, start, -1)
+    api.nvim_buf_clear_namespace(buf, M.marks, start, -1)
+    api.nvim_buf_clear_namespace(buf, M.blocks, start, -1)
+    api.nvim_buf_clear_namespace(buf, require('kernel.syntax').ns, start, -1)
     H.set_lines(buf, start, -1, M.lines(edit.text))
   end
   for _, h in ipairs(edit.highlights) do
     require('kernel.highlights').define(h[4])
     api.nvim_buf_set_extmark(buf, M.ns, start + h[1], h[2], { end_col = h[3], hl_group = h[4] })
+  end
+  for _, mark in ipairs(edit.marks or {}) do
+    H.mark(buf, start + mark.row, mark)
+  end
+  if edit.replace then
+    require('kernel.blocks').refold(buf, start) -- once the marks of the new lines are there
   end
   local last = api.nvim_buf_line_count(buf)
   for win, at_end in pairs(follow) do
@@ -188,9 +232,36 @@ function H.apply(buf, edit)
   end
 end
 
+-- An execution's start, or an output with forms that are not shown: a quiet note at its end.
+function H.mark(buf, row, mark)
+  local opts = { end_row = row + mark.rows - 1, strict = false }
+  if mark.richer then
+    local forms = table.concat(mark.richer, ' ')
+    opts.virt_text = { { '  ' .. forms, 'KernelRich' } }
+  end
+  api.nvim_buf_set_extmark(buf, mark.block and M.blocks or M.marks, row, 0, opts)
+  if mark.syntax then
+    local lead = mark.lead or 0
+    require('kernel.syntax').highlight(buf, row + lead, row + mark.rows, mark.syntax)
+  end
+  if mark.image then
+    require('kernel.media').place(buf, row + mark.rows - 1, mark.image)
+  end
+end
+
+-- Images go with their lines (none were placed while kernel/media.lua was not loaded).
+function H.forget_images(buf, first, last)
+  if package.loaded['kernel.media'] then
+    require('kernel.media').forget(buf, first, last)
+  end
+end
+
 function H.set_lines(buf, first, last, lines)
   if first == 0 and last == -1 then
-    api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
+    H.forget_images(buf, 0)
+    for _, ns in ipairs({ M.ns, M.marks, M.blocks, require('kernel.syntax').ns }) do
+      api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+    end
   end
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, first, last, false, lines)

@@ -48,6 +48,11 @@ function M.options()
     error_quickfix = H.get(vim.g.kernel_error_quickfix, 0),
     output_open = H.get(vim.g.kernel_output_open, 'always'),
     allow_unsigned = H.get(vim.g.kernel_allow_unsigned, 0),
+    mime_preference = H.get(vim.g.kernel_mime_preference, vim.NIL),
+    image = require('kernel.media').host_mode(),
+    image_rows = H.get(vim.g.kernel_image_rows, 20),
+    image_columns = H.image_columns(),
+    inline = H.get(vim.g.kernel_inline, 0),
   }
 end
 
@@ -57,6 +62,13 @@ function H.get(value, default)
     return default
   end
   return value
+end
+
+-- Previews are drawn to fit the output window (this tab's), else half the screen.
+function H.image_columns()
+  local win = require('kernel.window').find()
+  local width = win and vim.api.nvim_win_get_width(win) or math.floor(vim.o.columns / 2)
+  return math.max(1, width - 1)
 end
 
 function H.missing()

@@ -1,5 +1,6 @@
 -- kernel.nvim: answers the user asked for, shown where they asked: the K float, completion,
--- the history buffer, the traceback's quickfix list and jumps from the output to the source.
+-- the history buffer, the traceback's quickfix list, jumps from the output to the source, and
+-- the picker of kernels.
 -- Each arrives some time after the key press, so each first checks the user is still there.
 
 -- Module definition ==========================================================
@@ -10,7 +11,7 @@ local api = vim.api
 local output = require('kernel.output')
 local hl = require('kernel.highlights')
 
---- Show the answers an update holds (float, complete, history, quickfix, jump).
+--- Show the answers an update holds (float, complete, history, quickfix, jump, pick).
 ---@param u table
 function M.show(u)
   -- Scheduled: complete() and windows need the editor outside this RPC call.
@@ -25,7 +26,7 @@ end
 
 -- Helper data ================================================================
 -- The keys of an update this module shows, in the order it shows them; each has its H function.
-H.kinds = { 'float', 'complete', 'quickfix', 'jump', 'history' }
+H.kinds = { 'float', 'complete', 'quickfix', 'jump', 'history', 'pick' }
 
 -- Helper functionality =======================================================
 function H.highlight(buf, highlights)
@@ -117,6 +118,22 @@ function H.history(h)
     api.nvim_set_current_buf(buf)
   end
   api.nvim_win_set_cursor(0, { #lines, 0 })
+end
+
+-- :KernelConnect without a name, :KernelList: the kernels, one line each, through vim.ui.select
+-- (a picker plugin's, if one replaced it). The choice connects as `:KernelConnect {file}` would.
+function H.pick(p)
+  vim.ui.select(p.items, {
+    prompt = p.prompt,
+    kind = 'kernel',
+    format_item = function(item)
+      return item.label
+    end,
+  }, function(item)
+    if item then
+      vim.fn['kernel#connect'](item.target)
+    end
+  end)
 end
 
 return M

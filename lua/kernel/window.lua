@@ -119,6 +119,7 @@ end
 
 function H.set_buf(win, buf)
   if api.nvim_win_get_buf(win) ~= buf then
+    -- Its fold options and folds come with it: kernel/blocks.lua, on BufWinEnter.
     api.nvim_win_set_buf(win, buf)
     api.nvim_win_set_cursor(win, { api.nvim_buf_line_count(buf), 0 })
   end

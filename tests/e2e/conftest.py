@@ -17,6 +17,7 @@ import pytest
 from support.editor import Editor, start_editor, start_nvim
 from support.fake_kernel import FakeKernel
 from support.kernels import Kernel, start_kernel
+from support.kernelspecs import install_kernelspecs
 from support.sandbox import EDITOR_ARGS, PYTHON, REPO, Sandbox, editor_env, nvim_bin, wait_for
 
 __all__ = ["EDITOR_ARGS", "PYTHON", "REPO", "Editor", "Kernel", "editor_env", "nvim_bin",
@@ -42,6 +43,12 @@ def runtime_dir(sandbox: Sandbox) -> Path:
 @pytest.fixture(scope="session")
 def manifest(sandbox: Sandbox) -> Path:
     return sandbox.register_plugin()
+
+
+@pytest.fixture(scope="session")
+def kernelspecs(sandbox: Sandbox) -> Path:
+    """bash_kernel's, xeus-python's and ipykernel's kernelspecs, in a directory of the tests'."""
+    return install_kernelspecs(sandbox.root / "jupyter")
 
 
 @pytest.fixture(scope="module")

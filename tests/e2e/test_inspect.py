@@ -84,13 +84,15 @@ def test_k_on_an_empty_line_says_so_once(editor: Editor, kernel: Kernel) -> None
     assert not floats(editor)
 
 
-def test_k_while_the_kernel_is_busy_shows_nothing_then_or_later(
+def test_k_while_the_kernel_is_busy_shows_no_float_then_or_later_but_says_why(
     editor: Editor, kernel: Kernel
 ) -> None:
     connect_in_python_buffer(editor, kernel, ["print"])
     keep_kernel_busy(editor, 2.5)
     editor.feed("K")
     assert editor.responsive() < 1.0
+    editor.wait_message(f"[kernel] kernel-{kernel.fragment} did not answer the inspect request "
+                        "(K) within 2 s: it is busy")  # fmt: skip
     editor.wait_state("idle")
     # The inspect reply comes before this execution's reply: once it is over, it was handled.
     editor.nvim.command("KernelExec print('after')")

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from support.checks import assert_no_traceback, kernel_lines
 from support.editor import Editor
@@ -38,13 +34,6 @@ def last_output_line(editor: Editor) -> str:
             "  end end return ''"
         )
     )
-
-
-@pytest.fixture
-def second_kernel(runtime_dir: Path, home: Path) -> Iterator[Kernel]:
-    k = start_kernel(runtime_dir, home)
-    yield k
-    k.kill()
 
 
 # Section: interrupting
@@ -235,32 +224,6 @@ def test_connect_to_another_kernel_replaces_the_link(
     assert "first" not in buffer_text(editor, new).splitlines()
     assert "second" not in buffer_text(editor, f"kernel://{kernel.path.name}").splitlines()
     editor.wait_message(f"[kernel] Connected to {own_kernel.path.name} (python 3.")
-
-
-def test_connect_without_argument_picks_newest_live_kernel(
-    editor: Editor, own_kernel: Kernel, second_kernel: Kernel
-) -> None:
-    now = time.time()
-    os.utime(own_kernel.path, (now, now))
-    os.utime(second_kernel.path, (now + 1, now + 1))
-    editor.nvim.command("KernelConnect")
-    wait_for(lambda: editor.status() == f"kernel-{second_kernel.fragment} idle", 30, "connected")
-    editor.wait_message(f"[kernel] Connected to {second_kernel.path.name} ")
-
-
-def test_connect_without_argument_skips_newer_dead_kernel(
-    editor: Editor, own_kernel: Kernel, second_kernel: Kernel
-) -> None:
-    second_kernel.kill()  # SIGKILL: its connection file stays behind
-    assert second_kernel.path.exists()
-    now = time.time()
-    os.utime(own_kernel.path, (now, now))
-    os.utime(second_kernel.path, (now + 1, now + 1))
-    try:
-        editor.nvim.command("KernelConnect")
-        wait_for(lambda: editor.status() == f"kernel-{own_kernel.fragment} idle", 30, "connected")
-    finally:
-        second_kernel.path.unlink()
 
 
 def test_tab_completion_lists_connection_files(

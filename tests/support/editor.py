@@ -19,6 +19,13 @@ _OUTPUT_LINES = (
     "    return vim.api.nvim_buf_get_lines(b, 0, -1, false) end end return {}"
 )
 
+# Every cell through screenstring(): what the user sees, a prompt such as inputlist()'s too.
+_SCREEN = (
+    "local rows = {} for r = 1, vim.o.lines do local cells = {}"
+    "  for c = 1, vim.o.columns do cells[#cells + 1] = vim.fn.screenstring(r, c) end"
+    "  rows[#rows + 1] = (table.concat(cells):gsub('%s+$', '')) end return rows"
+)
+
 
 class Editor:
     """A headless Neovim with kernel.nvim, and the waits tests need."""
@@ -35,6 +42,21 @@ class Editor:
     def wait_message(self, text: str, timeout: float = 15.0) -> str:
         with self._showing("messages", self.messages):
             return wait_for(lambda: _containing(self.messages(), text), timeout, repr(text))
+
+    def screen(self) -> list[str]:
+        """The lines of the screen as drawn, trailing blanks cut; also while Neovim waits in a
+        prompt (the builtin vim.ui.select's inputlist(): mode "c", it still answers)."""
+        return list(self.nvim.exec_lua(_SCREEN))
+
+    def wait_screen(self, text: str, timeout: float = 15.0) -> list[str]:
+        """Until a line of the screen contains `text`; the screen's lines."""
+
+        def showing() -> list[str]:
+            lines = self.screen()
+            return lines if any(text in line for line in lines) else []
+
+        with self._showing("screen", lambda: "\n".join(self.screen())):
+            return wait_for(showing, timeout, f"{text!r} on the screen")
 
     def output(self) -> list[str]:
         """The lines of the output buffer ([] when there is none)."""
@@ -89,6 +111,10 @@ class Editor:
         return int(self.nvim.call("getpid"))
 
     def close(self) -> None:
+        """Quit Neovim; again (a test closed it, then its fixture) does nothing."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         try:
             self.nvim.command("qa!", async_=True)
             self.nvim.close()

@@ -9,7 +9,7 @@ execute_request with a stream of `output` and an execute_reply, and welcomes eac
 subscription with a message, as ipykernel 7 does. What a test wants otherwise it asks for: a
 request type left unanswered (`unanswered`), raw parts signed with another key or unsigned
 (`send_raw(signed_with=...)`), a heartbeat that stops, a flood (`publish_many`; with
-`iopub_hwm=0` none of it is dropped, however slow the client).
+`iopub_hwm=0` none of it is dropped, however slow the client), CurveZMQ (`curve`).
 
 It imports neither pynvim nor jupyter_client, so the unit tests can use it too.
 
@@ -101,6 +101,7 @@ class FakeKernel:
         output: str = "fake output\n",
         answer_execute: bool = True,
         iopub_hwm: int | None = None,
+        curve: bool = False,
     ) -> None:
         self.key = key if key is not None else uuid.uuid4().hex
         self.session = uuid.uuid4().hex
@@ -123,6 +124,9 @@ class FakeKernel:
         # 0: iopub queues all it is given, where zmq drops what a slow client has not read
         # past 1000 messages: a flood then arrives whole, however slow the client.
         self._iopub_hwm = iopub_hwm
+        # Every socket a CurveZMQ server, as ipykernel 7's are when a kernel manager provisions
+        # keys; the keypair goes into the connection file. A client without it is never heard.
+        self.curve = zmq.curve_keypair() if curve else None
         self._sockets, self.ports = self._bind()
         self._jobs: collections.deque[tuple[Callable[[], Any], _Job[Any]]] = collections.deque()
         self._wake_addr = f"inproc://fake-kernel-{self.session}"
@@ -271,6 +275,9 @@ class FakeKernel:
         for name, kind in types.items():
             sock: zmq.Socket[Any] = self._context.socket(kind)
             sock.linger = 0
+            if self.curve:
+                sock.curve_publickey, sock.curve_secretkey = self.curve
+                sock.curve_server = True
             if kind == zmq.XPUB:
                 sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every client's subscription, as ipykernel
                 if self._iopub_hwm is not None:
@@ -283,6 +290,9 @@ class FakeKernel:
         info: Message = {f"{name}_port": port for name, port in self.ports.items()}
         info.update(ip="127.0.0.1", key=self.key, transport="tcp",
                     signature_scheme="hmac-sha256", kernel_name="fake")  # fmt: skip
+        if self.curve:
+            public, secret = self.curve
+            info.update(curve_publickey=public.decode(), curve_secretkey=secret.decode())
         self._connection = info
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

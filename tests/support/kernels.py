@@ -49,15 +49,19 @@ class Kernel:
         return client
 
 
-def start_kernel(runtime_dir: Path, home: Path, name: str | None = None) -> Kernel:
-    """An ipykernel writing `kernel-<name>.json` (a random name by default); returns once the
-    file is written, as `jupyter console --existing` would find it."""
+def start_kernel(
+    runtime_dir: Path, home: Path, name: str | None = None, cwd: Path | None = None
+) -> Kernel:
+    """An ipykernel writing `kernel-<name>.json` (a random name by default), run in `cwd` (this
+    process's by default); returns once the file is written, as `jupyter console --existing`
+    would find it."""
     path = runtime_dir / f"kernel-{name or uuid.uuid4().hex[:8]}.json"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime_dir), IPYTHONDIR=str(home / "ipython"))
     process = subprocess.Popen(
         [PYTHON, "-m", "ipykernel_launcher", "-f", str(path),
          "--HistoryManager.hist_file=:memory:"],
         env=env,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,11 +1,13 @@
-"""ANSI escapes become plain text plus highlight groups; nothing else survives."""
+"""ANSI escapes become plain text plus highlight groups; for streams, also the cursor moves and
+erases a terminal obeys; nothing else survives."""
 
 from __future__ import annotations
 
 import pytest
 
 from kernel_nvim.output import ansi
-from kernel_nvim.output.ansi import AnsiState, parse, strip
+from kernel_nvim.output.ansi import AnsiState, parse, parse_terminal, strip
+from kernel_nvim.output.segments import Control
 
 ESC = "\x1b"
 
@@ -195,3 +197,63 @@ def test_strip_keeps_plain_text() -> None:
     assert strip(f"{ESC}[31mZeroDivisionError{ESC}[39m: division by zero") == (
         "ZeroDivisionError: division by zero"
     )
+
+
+def test_sgr_codes_of_thousands_of_digits_are_ignored_not_fatal() -> None:
+    assert parse(f"{ESC}[{'9' * 5000}mx{ESC}[{'0' * 5000}31my")[0] == [
+        ("x", ()),
+        ("y", ("KernelAnsiRed",)),
+    ]
+
+
+# Section: parse_terminal
+
+
+@pytest.mark.parametrize(
+    ("escape", "controls"),
+    [
+        (f"{ESC}[A", [Control("up", 1)]),
+        (f"{ESC}[3A", [Control("up", 3)]),
+        (f"{ESC}[0A", [Control("up", 1)]),  # like xterm: a count of 0 moves one
+        (f"{ESC}[2B", [Control("down", 2)]),
+        (f"{ESC}[C", [Control("right", 1)]),
+        (f"{ESC}[4D", [Control("left", 4)]),
+        (f"{ESC}[2E", [Control("down", 2), Control("column", 0)]),
+        (f"{ESC}[F", [Control("up", 1), Control("column", 0)]),
+        (f"{ESC}[G", [Control("column", 0)]),
+        (f"{ESC}[12G", [Control("column", 11)]),
+        (f"{ESC}[K", [Control("erase", 0)]),
+        (f"{ESC}[0K", [Control("erase", 0)]),
+        (f"{ESC}[1K", [Control("erase", 1)]),
+        (f"{ESC}[2K", [Control("erase", 2)]),
+        (f"{ESC}[3K", []),
+        ("\b", [Control("left", 1)]),
+        (f"{ESC}[{'9' * 5000}A", [Control("up", 999_999)]),
+    ],
+)
+def test_terminal_parse_keeps_cursor_moves_and_erases(escape: str, controls: list[Control]) -> None:
+    pieces, _ = parse_terminal(f"a{escape}b")
+    assert pieces == ([("a", ()), *controls, ("b", ())] if controls else [("ab", ())])
+    assert parse(f"a{escape}b")[0] == [("ab", ())]  # outside streams they are still dropped
+
+
+@pytest.mark.parametrize(
+    "escape", [f"{ESC}[10;20H", f"{ESC}[J", f"{ESC}[?25l", f"{ESC}[1;2A", f"{ESC}]0;t\x07", "\x07"]
+)
+def test_terminal_parse_drops_what_it_does_not_move_by(escape: str) -> None:
+    assert parse_terminal(f"a{escape}b")[0] == [("ab", ())]
+
+
+def test_terminal_parse_keeps_the_colour_across_a_control() -> None:
+    pieces, _ = parse_terminal(f"{ESC}[31ma{ESC}[Kb")
+    assert pieces == [("a", ("KernelAnsiRed",)), Control("erase", 0), ("b", ("KernelAnsiRed",))]
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_an_escape_split_across_messages_is_finished_by_the_next(split: int) -> None:
+    escape = f"{ESC}[2A"
+    first, state = parse_terminal(f"x{escape[:split]}", AnsiState(fg="Red"))
+    second, state = parse_terminal(f"{escape[split:]}y", state)
+    assert first == [("x", ("KernelAnsiRed",))]
+    assert second == [Control("up", 2), ("y", ("KernelAnsiRed",))]
+    assert state == AnsiState(fg="Red")

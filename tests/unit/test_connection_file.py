@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import zmq
 from connection_files import KEY, conn_for, connection, error_of, write
 
 from kernel_nvim.kernel.sources.connection_file import load_connection_file, security_warnings
@@ -202,8 +203,9 @@ def test_security_warning_for_plain_tcp_to_a_remote_ip_does_not_quote_it(tmp_pat
 
 
 def test_no_security_warning_for_curve_encrypted_tcp_to_a_remote_ip(tmp_path: Path) -> None:
+    public, secret = (k.decode() for k in zmq.curve_keypair())
     path = write(
-        tmp_path, "kernel-x.json", ip="10.0.0.5", curve_publickey="pub", curve_secretkey="s"
+        tmp_path, "kernel-x.json", ip="10.0.0.5", curve_publickey=public, curve_secretkey=secret
     )
 
     assert security_warnings(load_connection_file(str(path))) == []
@@ -348,3 +350,64 @@ def test_no_error_message_repr_or_warning_contains_the_key(tmp_path: Path) -> No
     assert len(warnings) == 4
     assert len(shown) == len(broken) + 6
     assert [text for text in shown if KEY in text] == []
+
+
+# CurveZMQ keys: checked, and like the HMAC key never quoted
+
+
+def test_curve_keys_of_jupyter_client_are_taken_as_they_are(tmp_path: Path) -> None:
+    public, secret = (k.decode() for k in zmq.curve_keypair())
+    path = write(tmp_path, "kernel-x.json", curve_publickey=public, curve_secretkey=secret)
+
+    info = load_connection_file(str(path)).info
+
+    assert (info["curve_publickey"], info["curve_secretkey"]) == (public, secret)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"curve_publickey": KEY[:20]}, "bad curve_publickey (expected 40 Z85 characters)"),
+        ({"curve_publickey": "~" * 40}, "bad curve_publickey (expected 40 Z85 characters)"),
+        (
+            {"curve_publickey": "a" * 40, "curve_secretkey": KEY + KEY},
+            "bad curve_secretkey (expected 40 Z85 characters)",
+        ),
+    ],
+)
+def test_a_malformed_curve_key_is_one_error_that_does_not_quote_it(
+    tmp_path: Path, fields: dict[str, str], expected: str
+) -> None:
+    path = write(tmp_path, "kernel-x.json", **fields)
+
+    message = error_of(lambda: load_connection_file(str(path)))
+
+    assert message == f"kernel-x.json is not a connection file: {expected}"
+    assert KEY[:20] not in message
+
+
+def test_a_curve_secret_key_without_its_public_key_is_an_error(tmp_path: Path) -> None:
+    _, secret = (k.decode() for k in zmq.curve_keypair())
+    path = write(tmp_path, "kernel-x.json", curve_secretkey=secret)
+
+    message = error_of(lambda: load_connection_file(str(path)))
+
+    assert message == "kernel-x.json has a curve_secretkey but no curve_publickey"
+    assert secret not in message
+
+
+# ipc
+
+
+def test_a_relative_ipc_path_is_taken_from_the_connection_files_directory(tmp_path: Path) -> None:
+    path = write(tmp_path, "kernel-x.json", transport="ipc", ip="kernel-x-ipc")
+
+    info = load_connection_file(str(path)).info
+
+    assert info["ip"] == str(tmp_path / "kernel-x-ipc")
+
+
+def test_an_absolute_ipc_path_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "kernel-x.json", transport="ipc", ip="/run/k/kernel-x-ipc")
+
+    assert load_connection_file(str(path)).info["ip"] == "/run/k/kernel-x-ipc"

@@ -121,53 +121,12 @@ def test_list_connection_files_returns_absolute_paths_for_relative_dirs(
 # resolve_connection_file: no target
 
 
-def test_blank_target_picks_newest_kernel_that_looks_alive(
-    runtime: Path, listening_port: int, closed_port: int
-) -> None:
-    write(runtime, "kernel-dead.json", age=0, hb_port=closed_port)
-    alive = write(runtime, "kernel-alive.json", age=10, hb_port=listening_port)
-    write(runtime, "kernel-older.json", age=20, hb_port=listening_port)
+def test_blank_target_is_no_name_to_resolve(runtime: Path) -> None:
+    # :KernelConnect without a name lists the running kernels instead (catalog, kernel_list).
+    write(runtime, "kernel-1.json")
 
-    assert resolve_connection_file("  ", cwd=str(runtime)) == str(alive)
-
-
-def test_blank_target_falls_back_to_newest_file_when_no_kernel_looks_alive(
-    runtime: Path, closed_port: int
-) -> None:
-    newest = write(runtime, "kernel-1.json", age=0, hb_port=closed_port)
-    write(runtime, "kernel-2.json", age=10, hb_port=closed_port)
-
-    assert resolve_connection_file("", cwd=str(runtime)) == str(newest)
-
-
-def test_blank_target_skips_broken_files_when_looking_for_a_live_kernel(
-    runtime: Path, listening_port: int
-) -> None:
-    write(runtime, "kernel-broken.json", age=0, content="{")
-    alive = write(runtime, "kernel-alive.json", age=10, hb_port=listening_port)
-
-    assert resolve_connection_file("", cwd=str(runtime)) == str(alive)
-
-
-def test_blank_target_without_files_names_the_dirs_searched(runtime: Path, home: Path) -> None:
-    (home / ".ipython" / "profile_default" / "security").mkdir(parents=True)
-
-    message = error_of(lambda: resolve_connection_file("", cwd=str(runtime)))
-
-    assert message == (
-        f"no connection file found in {runtime}, ~/.ipython/profile_default/security; "
-        "start a kernel (e.g. ipython kernel) first"
-    )
-
-
-def test_blank_target_without_any_dir_names_the_runtime_dir(
-    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "missing"))
-
-    message = error_of(lambda: resolve_connection_file("", cwd=str(tmp_path)))
-
-    assert f"no connection file found in {tmp_path / 'missing'};" in message
+    with pytest.raises(ValueError):
+        resolve_connection_file("  ", cwd=str(runtime))
 
 
 # resolve_connection_file: paths
@@ -327,6 +286,21 @@ def test_completion_with_empty_arglead_lists_every_file_newest_first(tmp_path: P
     assert completion_candidates("", dirs=[str(tmp_path)]) == ["kernel-2.json", "kernel-1.json"]
 
 
+def test_completion_lists_live_kernels_first_then_prefixes_before_substrings(
+    runtime: Path,
+) -> None:
+    write(runtime, "kernel-12.json", age=0)
+    live_inner = write(runtime, "kernel-912.json", age=30)
+    live_prefix = write(runtime, "kernel-123.json", age=20)
+    write(runtime, "kernel-120.json", age=10)
+
+    live = {str(live_inner), str(live_prefix)}
+
+    assert completion_candidates("12", live=live) == [
+        "kernel-123.json", "kernel-912.json", "kernel-12.json", "kernel-120.json",
+    ]  # fmt: skip
+
+
 def test_completion_matches_full_basename_prefixes(runtime: Path) -> None:
     write(runtime, "kernel-1.json")
 
@@ -396,3 +370,14 @@ def test_source_repr_names_the_file_but_never_the_key(tmp_path: Path) -> None:
 
     assert "kernel-1.json" in repr(source)
     assert connection()["key"] not in repr(source)
+
+
+def test_a_kernel_whose_ports_still_accept_is_not_taken_for_gone(
+    tmp_path: Path, listening_port: int
+) -> None:
+    # Its process may be another user's, or stopped: nothing proves it gone.
+    source = source_for(tmp_path, "kernel-1.json", hb_port=listening_port)
+    source._process = None
+    source._find = lambda: None  # type: ignore[method-assign]
+
+    assert source.process_gone() is False

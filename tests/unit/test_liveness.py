@@ -40,6 +40,18 @@ def test_handshake_is_ready_once_kernel_info_is_answered_and_iopub_has_spoken() 
     assert handshake.next_deadline() is None
 
 
+def test_a_rejoin_waits_for_iopub_caused_by_its_own_probes() -> None:
+    # After the shell connection dropped, iopub still queued from the kernel that went proves
+    # nothing about the one that comes back.
+    rejoin = Handshake(now=0.0, timeout=5.0, own_iopub=True)
+    rejoin.asked("info-1")
+    rejoin.on_message("shell", message("kernel_info_reply", "info-1"))
+    assert rejoin.on_message("iopub", message("stream", "an-old-request")) is False
+    assert rejoin.step(0.1) is Step.PROBE
+    assert rejoin.on_message("iopub", message("status", "info-1")) is True
+    assert rejoin.step(0.2) is Step.READY
+
+
 def test_handshake_probes_at_most_once_per_interval() -> None:
     handshake = Handshake(now=0.0, timeout=5.0, probe_every=0.2)
     handshake.asked("info-1")
@@ -152,15 +164,18 @@ def test_heartbeat_deadline_is_the_next_ping_or_the_moment_of_loss() -> None:
 # InterruptWatch
 
 
-def test_an_unanswered_interrupt_is_overdue_after_the_grace_once() -> None:
+def test_each_interrupts_grace_ends_once_saying_whether_it_was_answered() -> None:
     watch = InterruptWatch(grace=1.0)
     watch.sent("int-1", now=0.0)
     watch.sent("int-2", now=0.5)
     watch.answered("int-2")
+    watch.answered("not-ours")
 
     assert watch.overdue(0.9) == []
     assert watch.next_deadline() == 1.0
-    assert watch.overdue(1.0) == ["int-1"]
+    assert watch.overdue(1.0) == [("int-1", False)]
+    assert watch.next_deadline() == 1.5
+    assert watch.overdue(1.5) == [("int-2", True)]
     assert watch.overdue(2.0) == []
     assert watch.next_deadline() is None
 

@@ -193,6 +193,86 @@ def test_nothing_is_found_when_no_process_listens(listen: Callable[..., Listener
     assert local_process.find_kernel_process("tcp", "127.0.0.1", kernel.ports) is None
 
 
+# find_kernel_processes, Listeners, details: for a list of kernels
+
+
+def test_the_processes_of_several_kernels_are_found_in_one_walk(
+    listen: Callable[..., Listener],
+) -> None:
+    a, b, forked = listen(), listen(), listen(mode="fork")
+    wait_for(lambda: bool(_children(forked.process.pid)))
+    dead = listen()
+    dead.process.kill()
+    dead.process.wait()
+    mixed = [*a.ports[:3], *b.ports[3:]]
+    kernels = [("tcp", "127.0.0.1", k.ports) for k in (a, b, forked, dead)]
+
+    found = local_process.find_kernel_processes([*kernels, ("tcp", "127.0.0.1", mixed)])
+
+    pids = [p.pid if p else None for p in found]
+    assert pids == [a.process.pid, b.process.pid, forked.process.pid, None, None]
+
+
+def test_listeners_tell_which_files_have_something_on_every_port(
+    listen: Callable[..., Listener],
+) -> None:
+    kernel, ipc = listen(), listen("ipc")
+    prefix = str(ipc.marks.parent / "kernel-ipc")
+    listeners = local_process.Listeners()
+
+    assert listeners.serve("tcp", "127.0.0.1", kernel.ports) is True
+    assert listeners.serve("tcp", "0.0.0.0", kernel.ports) is True
+    assert listeners.serve("tcp", "127.0.0.1", [*kernel.ports[:4], 1]) is False
+    assert listeners.serve("ipc", prefix, ipc.ports) is True
+    assert listeners.serve("ipc", prefix + "-other", ipc.ports) is False
+
+
+def test_listeners_read_the_tables_once_for_many_files(
+    listen: Callable[..., Listener], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kernel = listen()
+    reads: list[int] = []
+    real = local_process._diag_listeners
+
+    def counted() -> list[tuple[object, int, int, str]]:
+        reads.append(1)
+        return list(real())
+
+    monkeypatch.setattr(local_process, "_diag_listeners", counted)
+    listeners = local_process.Listeners()
+
+    for _ in range(10):
+        assert listeners.serve("tcp", "127.0.0.1", kernel.ports)
+    local_process.find_kernel_processes([("tcp", "127.0.0.1", kernel.ports)], listeners)
+
+    assert len(reads) == 1
+
+
+def test_details_of_a_kernel_process_are_its_argv_cwd_and_start_time(
+    listen: Callable[..., Listener],
+) -> None:
+    before = time.time()
+    kernel = listen()
+    found = local_process.find_kernel_process("tcp", "127.0.0.1", kernel.ports)
+    assert found is not None
+
+    about = local_process.details(found)
+
+    assert about.argv[1:3] == ("-c", LISTENER)
+    assert about.cwd == os.getcwd()
+    # /proc counts in clock ticks from a boot time in whole seconds.
+    assert before - 1.5 <= about.started <= time.time() + 0.5
+
+
+def test_details_of_a_process_gone_are_empty() -> None:
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+
+    about = local_process.details(local_process.LocalProcess(gone.pid, "0"))
+
+    assert (about.argv, about.cwd) == ((), "")
+
+
 # is_gone
 
 
@@ -282,15 +362,16 @@ def test_process_gone_only_once_a_proven_kernel_has_exited(
     assert source.process_gone() is True
 
 
-def test_process_gone_is_false_when_no_process_was_ever_proven(
+def test_process_gone_when_never_proven_and_nothing_listens_on_its_ports(
     tmp_path: Path, listen: Callable[..., Listener]
 ) -> None:
+    # Killed within moments of answering, before its process was proven.
     kernel = listen()
     kernel.process.kill()
     kernel.process.wait()
     source = ConnectionFileSource.from_file(str(connection_file(tmp_path, "k.json", kernel.ports)))
 
-    assert source.process_gone() is False
+    assert source.process_gone() is True
 
 
 def test_sock_diag_and_the_proc_tables_see_the_same_listeners(

@@ -71,7 +71,7 @@ def test_an_empty_print_makes_an_empty_line() -> None:
     assert text_of(doc) == ["a", "", "b"]
 
 
-def test_carriage_return_starts_the_line_over() -> None:
+def test_carriage_return_rewrites_the_line() -> None:
     doc = OutputDocument(100)
     block = doc.new_block([])
     doc.append(block, seg("10%\r"))
@@ -372,14 +372,15 @@ def test_the_cut_keeps_whole_utf8_characters() -> None:
     assert text_of(doc) == ["éééé [... 12 more bytes]"]
 
 
-def test_a_carriage_return_starts_a_cut_line_over() -> None:
+def test_a_carriage_return_overwrites_a_cut_line_from_its_start() -> None:
+    # As in a terminal: the rest of the line stays, and so does the count of what was not kept.
     doc = OutputDocument(100, max_line_bytes=10)
     block = doc.new_block([])
     doc.append(block, seg("x" * 30))
     doc.append(block, seg("more\r50%"))
-    assert text_of(doc) == ["50%"]
+    assert text_of(doc) == ["50%xxxxxxx [... 24 more bytes]"]
     doc.append(block, seg("\r100%\n"))
-    assert text_of(doc) == ["100%"]
+    assert text_of(doc) == ["100%xxxxxx [... 24 more bytes]"]
 
 
 def test_highlights_of_a_cut_line_stop_at_the_cut() -> None:

@@ -17,6 +17,7 @@ from kernel_nvim.output.render import (
     render_result,
     render_stream,
 )
+from kernel_nvim.output.segments import Control
 
 ESC = "\x1b"
 
@@ -149,6 +150,20 @@ def test_stderr_stream_puts_kernel_stderr_first_on_every_segment() -> None:
     ]
 
 
+def test_stream_keeps_cursor_moves_for_the_writer_and_colours_only_the_text() -> None:
+    pieces, _ = render_stream("stderr", f"\r 50%{ESC}[A\b", AnsiState())
+
+    assert pieces == [
+        ("\r 50%", ("KernelStderr",)),
+        Control("up", 1),
+        Control("left", 1),
+    ]
+
+
+def test_display_drops_cursor_moves() -> None:
+    assert render_display({"text/plain": f"a{ESC}[Ab\bc"}) == [("abc\n", ())]
+
+
 def test_stream_state_carries_across_messages() -> None:
     _, state = render_stream("stdout", f"{ESC}[31mred", AnsiState())
     segments, state = render_stream("stdout", " still red\n", state)
@@ -189,20 +204,17 @@ def test_result_parses_ansi_in_its_text() -> None:
     ]
 
 
-def test_result_lists_other_mimetypes_in_their_order() -> None:
+def test_result_shows_its_text_and_no_line_for_the_other_forms() -> None:
     data = {"text/html": "<b>x</b>", "text/plain": "x", "image/png": "iVBOR"}
 
-    assert render_result(1, data) == [
-        ("Out[1]: ", ("KernelOut",)),
-        ("x\n", ()),
-        ("[also: text/html, image/png]\n", ("KernelInfo",)),
-    ]
+    assert render_result(1, data) == [("Out[1]: ", ("KernelOut",)), ("x\n", ())]
 
 
-def test_result_without_text_names_its_mimetypes() -> None:
+def test_result_without_text_shows_its_image_line() -> None:
     assert render_result(2, {"image/png": "iVBOR"}) == [
         ("Out[2]: ", ("KernelOut",)),
-        ("[image/png]\n", ("KernelInfo",)),
+        ("[image/png: cannot decode]", ("KernelInfo",)),
+        ("\n", ()),
     ]
 
 
@@ -211,15 +223,15 @@ def test_result_with_no_data_still_ends_the_line() -> None:
 
 
 def test_display_shows_its_text_without_a_prompt() -> None:
-    assert render_display({"text/plain": "<Figure>", "image/png": "iVBOR"}) == [
-        ("<Figure>\n", ()),
-        ("[also: image/png]\n", ("KernelInfo",)),
+    assert render_display({"text/plain": "[1, 2]", "text/html": "<b>x</b>"}) == [
+        ("[1, 2]\n", ()),
     ]
 
 
-def test_display_without_text_names_its_mimetypes() -> None:
-    assert render_display({"image/png": "x", "text/html": "y"}) == [
-        ("[image/png, text/html]\n", ("KernelInfo",)),
+def test_display_with_nothing_to_show_names_its_mimetypes() -> None:
+    assert render_display({"application/pdf": "x", "text/x-foo": "y"}) == [
+        ("[application/pdf, text/x-foo]", ("KernelInfo",)),
+        ("\n", ()),
     ]
 
 

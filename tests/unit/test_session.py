@@ -28,6 +28,7 @@ class Source:
     name: str = "kernel-6759.json"
     short_name: str = "kernel-6759"
     buffer_name: str = "kernel://kernel-6759.json"
+    kernel_name: str = ""
 
 
 @dataclass
@@ -76,20 +77,6 @@ def shell(msg_type: str, content: Message, parent: str, **kw: Any) -> Event:
 
 def status(state: str, parent: str, **kw: Any) -> Event:
     return iopub("status", {"execution_state": state}, parent, **kw)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def session(clock: Clock) -> KernelSession:
-    s = KernelSession(Source(), Options(), clock)
-    s.link(FakeChannel())
-    info = message("kernel_info_reply", {"language_info": {"name": "python"}})
-    s.handle(Event(EventKind.READY, "shell", info))
-    return s
 
 
 def channel(s: KernelSession) -> FakeChannel:
@@ -160,7 +147,16 @@ def test_the_first_run_after_a_restart_keeps_its_output(session: KernelSession) 
     assert session.status.state is KernelState.IDLE  # the run after it has been made
 
 
-def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_probe(
+def test_the_restart_notice_stands_above_the_run_that_found_the_new_kernel(
+    session: KernelSession,
+) -> None:
+    run(session, "print('old')", "old\n")
+    run(session, "print('new')", "new\n", session="new-kernel")
+    assert text(session).split("\n") == ["In [1]: print('old')", "old", "",
+        "[kernel restarted]", "", "In [1]: print('new')", "new"]  # fmt: skip
+
+
+def test_a_send_lost_in_a_restart_is_sent_again_once_the_new_kernel_answers_a_probe(
     session: KernelSession,
 ) -> None:
     session.send("lost = 1", {})
@@ -169,8 +165,31 @@ def test_sends_no_kernel_took_are_ended_once_the_restarted_kernel_answers_a_prob
     assert lost in session.router.executions  # the new kernel may still run it
     probe = channel(session).last("kernel_info_request")
     session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session="new-kernel"))
-    assert lost not in session.router.executions
+    again = channel(session).last("execute_request")
+    assert again != lost and list(session.router.executions) == [again]
+    assert channel(session).sent[-1][2]["code"] == "lost = 1"
+    assert "no reply" not in text(session)
+
+
+def test_a_send_lost_twice_in_restarts_is_ended(session: KernelSession) -> None:
+    session.send("lost = 1", {})
+    for kernel in ("second-kernel", "third-kernel"):
+        session.handle(iopub("status", {"execution_state": "starting"}, session=kernel))
+        probe = channel(session).last("kernel_info_request")
+        session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session=kernel))
+    assert session.router.executions == {}
     assert "[no reply: the kernel restarted]" in text(session)
+
+
+def test_a_send_answered_before_the_probe_is_not_sent_again(session: KernelSession) -> None:
+    session.send("x = 1", {})
+    sent = channel(session).last("execute_request")
+    session.handle(iopub("status", {"execution_state": "starting"}, session="new-kernel"))
+    probe = channel(session).last("kernel_info_request")
+    # Its iopub messages may trail the shell's: the reply before the probe's says it ran.
+    session.handle(shell("execute_reply", {"status": "ok"}, sent, session="new-kernel"))
+    session.handle(shell("kernel_info_reply", {"status": "ok"}, probe, session="new-kernel"))
+    assert channel(session).last("execute_request") == sent
 
 
 def test_busy_of_another_client_is_shown_as_busy_other(session: KernelSession) -> None:
@@ -271,3 +290,11 @@ def test_a_message_whose_parent_msg_id_is_not_text_is_ignored(session: KernelSes
     session.handle(Event(EventKind.MESSAGE, "shell", reply))
     run(session, "print(2)", "2\n")
     assert "2" in text(session).split("\n")
+
+
+def test_an_interrupt_nobody_could_deliver_says_why(session: KernelSession) -> None:
+    session.messages.clear()
+    session.handle(Event(EventKind.INTERRUPT_UNANSWERED))
+    ((text, _),) = session.messages
+    assert text.startswith("[kernel] kernel-6759 did not answer the interrupt request: ")
+    assert "proven" in text and "SIGINT" in text

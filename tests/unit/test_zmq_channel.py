@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zmq
 
 from kernel_nvim.kernel import zmq_channel
 from kernel_nvim.kernel.channel import Event, EventKind
@@ -402,7 +403,7 @@ def test_an_unanswered_interrupt_asks_the_source_to_signal(
     assert [k for k in events.kinds() if k.name.startswith("INTERRUPT")] == [kind]
 
 
-def test_an_answered_interrupt_needs_no_fallback(
+def test_an_answered_interrupt_is_never_signalled_and_ends_its_grace_as_answered(
     kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
 ) -> None:
     called: list[bool] = []
@@ -418,8 +419,9 @@ def test_an_answered_interrupt_needs_no_fallback(
         probe = channel.send("shell", "kernel_info_request", {})
         events.wait_reply(probe)
 
-    assert msg_id and called == []
-    assert not [k for k in events.kinds() if k.name.startswith("INTERRUPT")]
+    assert called == []
+    ends = [e for e in events.seen if e.kind.name.startswith("INTERRUPT")]
+    assert [(e.kind, e.text) for e in ends] == [(EventKind.INTERRUPT_ANSWERED, msg_id)]
 
 
 def test_an_interrupt_fallback_that_raises_is_unanswered(
@@ -460,3 +462,54 @@ def test_the_session_never_sees_the_handshakes_own_busy_and_idle(
                if e.kind is EventKind.MESSAGE}  # fmt: skip
     assert len(handshake_ids) >= 2  # control and shell
     assert parents & handshake_ids == set()
+
+
+# CurveZMQ
+
+
+@pytest.fixture
+def curve_kernel(tmp_path: Path) -> Iterator[FakeKernel]:
+    with FakeKernel(tmp_path, key=KEY, curve=True) as k:
+        yield k
+
+
+@pytest.mark.parametrize("keys", ["keypair", "public key only"])
+def test_a_curve_kernel_is_reached_with_its_keys_from_the_connection_file(
+    curve_kernel: FakeKernel, keys: str
+) -> None:
+    info = curve_kernel.connection
+    if keys == "public key only":
+        del info["curve_secretkey"]
+    events = Events()
+    ends = endpoints(info, curve_publickey=info["curve_publickey"],
+                     curve_secretkey=info.get("curve_secretkey", ""))  # fmt: skip
+    channel = ZmqChannel(ends, events, FAST)
+    channel.start()
+    try:
+        events.wait_kind(EventKind.READY)
+        msg_id = channel.send("shell", "kernel_info_request", {})
+        events.wait_reply(msg_id, "kernel_info_reply")
+    finally:
+        channel.close()
+    assert info["curve_publickey"] not in repr(ends)
+
+
+@pytest.mark.parametrize("keys", ["none", "another kernel's"])
+def test_a_curve_kernel_never_hears_a_client_without_its_keys_and_the_link_gives_up(
+    curve_kernel: FakeKernel, keys: str
+) -> None:
+    other = {}
+    if keys != "none":  # a stale file: another kernel's keys, on the same ports
+        public, secret = (k.decode() for k in zmq.curve_keypair())
+        other = {"curve_publickey": public, "curve_secretkey": secret}
+    events = Events()
+    channel = ZmqChannel(endpoints(curve_kernel.connection, **other), events,
+                         Timing(handshake=0.5, hb_interval=0.05))  # fmt: skip
+    channel.start()
+    try:
+        # Within its handshake's time: the heartbeat's pings, refused, never stop the thread.
+        events.wait_kind(EventKind.NO_ANSWER, timeout=3.0)
+    finally:
+        channel.close()
+    assert curve_kernel.requests == []
+    assert not channel._thread.is_alive()

@@ -9,9 +9,12 @@ import time
 from typing import Any
 
 from .editor.bridge import Bridge, Part
-from .editor.protocol import StatePayload, Update, Where
+from .editor.protocol import PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
+from .media.gallery import NOTHING_TO_OPEN, Gallery
+from .media.worker import Done
+from .session import kernel_list
 from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
 from .session.state import KernelState
@@ -32,20 +35,32 @@ class App:
         self.options = Options()
         self.sessions: dict[str, KernelSession] = {}
         self.active: KernelSession | None = None
-        self.bridge = Bridge(nvim, self._handle, self._compose)
+        self.bridge = Bridge(nvim, self._handle, self._compose, lambda: self.gallery.flushed())
+        self.gallery = Gallery(lambda: self.options, self.bridge.post)
         self.messages: list[tuple[str, int]] = []
         self._links: dict[int, Link] = {}  # id(session) -> its current link
         self._shown_state: StatePayload | None = None
         self._shown_linked = ""
         self._ticking = False
+        self._pick: PickPayload | None = None  # the picker, for the next update
+        self._expiry: float | None = None  # when the next request the user waits for runs out
 
     # Commands that need no linked kernel.
 
-    def connect(self, target: str, cwd: str) -> None:
+    def connect(self, target: str, cwd: str, everything: bool = False) -> None:
+        """:KernelConnect [target]: without one, the one running kernel, or a picker of them
+        (``everything``, the !: the picker always, with the files of stopped kernels too)."""
         from .kernel.sources import existing
 
         self._shown_state = None  # the editor said "connecting" on its own: say it all again
-        path = existing.resolve_connection_file(target, cwd)
+        if not target.strip():
+            self._choose(bool(everything), ":KernelConnect", direct=not everything)
+            return
+        self._link(existing.resolve_connection_file(target, cwd))
+
+    def _link(self, path: str) -> None:
+        from .kernel.sources import existing
+
         source = existing.ConnectionFileSource.from_file(path, self.options.allow_unsigned)
         session = self.sessions.get(source.key)
         if self.active is not None and self.active.channel is not None:
@@ -63,6 +78,10 @@ class App:
             session.say(warning, WARN)
         self.active = session
         channel.start()
+
+    def list_kernels(self, everything: bool = False) -> None:
+        """:KernelList: the picker, however many kernels run (``everything``: stopped ones too)."""
+        self._choose(bool(everything), ":KernelList", direct=False)
 
     def disconnect(self) -> None:
         self._shown_state = None  # the editor said "disconnected" on its own
@@ -82,17 +101,18 @@ class App:
 
     def complete_connection(self, arglead: str) -> list[str]:
         try:
-            from .kernel.sources import existing
+            from .kernel.sources import catalog, existing
         except ImportError:  # told by :KernelConnect itself, not on every <Tab>
             return []
-        return existing.completion_candidates(arglead)
+        # The socket table alone, no walk of /proc: 2 ms with 10 live kernels and 20 dead files
+        # (bench/picker.py), where the names alone took 0.4 ms.
+        return existing.completion_candidates(arglead, live=catalog.live_paths())
 
     def jump(self, row: int, name: str = "") -> None:
-        session = next((s for s in self.sessions.values() if s.source.buffer_name == name),
-                       self.active)  # fmt: skip
-        if session is None:
-            raise KernelError("no output here")
-        session.jump(row)
+        """<CR> on line ``row`` (1-based): open a rich output, or go to a traceback's code."""
+        session = self._named(name)
+        if not self.gallery.open(session, row, self.active or session):
+            session.jump(row)
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         if self.active is not None:
@@ -101,6 +121,22 @@ class App:
     def complete(self, line: str, col: int, where: Where) -> None:
         if self.active is not None:
             self.active.complete(line, col, where)
+
+    def save(self, file: str, bang: bool, cwd: str, name: str = "") -> None:
+        """:KernelSave {file}: the executions the output of the kernel holds, as a notebook.
+        After :KernelDisconnect, those of the kernel last linked; in an output buffer, its own."""
+        from .media import notebook as notebook_file
+        from .output import notebook
+
+        if not self.sessions:
+            raise KernelError("nothing to save: no kernel connected yet (use :KernelConnect)")
+        session = self._named(name)
+        path = notebook_file.target(file, cwd)
+        saved = notebook.build(session.doc.blocks, session.kernel_info, session.source.kernel_name)
+        notebook_file.write(saved, path, overwrite=bool(bang), cwd=cwd)
+        cells = len(saved["cells"])
+        session.say(f"saved {cells} cell{'' if cells == 1 else 's'} to "
+                    f"{notebook_file.shown(path, cwd)}")  # fmt: skip
 
     def linked(self) -> KernelSession:
         """The session linked now, for commands that need one."""
@@ -121,12 +157,67 @@ class App:
     def update(self) -> None:
         self.bridge.update()
 
+    # Choosing a kernel: :KernelConnect without a target, :KernelList.
+
+    def _choose(self, everything: bool, command: str, direct: bool) -> None:
+        """Link the one running kernel (``direct``), else have the editor show the picker.
+        Until a choice comes back, the link stays as it was."""
+        from .kernel.sources import catalog, existing
+
+        dirs = existing.search_dirs()
+        known = self._known()
+        # The socket table and one walk of /proc, here in the host's main thread: 7-10 ms with
+        # 10 live kernels and 20 dead files (bench/picker.py), half of it the walk; files of
+        # other hosts are probed in parallel, 0.2 s at most, only when there are such files.
+        found = catalog.survey(dirs, extra=self._session_files())
+        choices = kernel_list.listed(found, known, everything)
+        if not any(c.alive for c in choices) and not (everything and choices):
+            raise KernelError(kernel_list.nothing_to_list(found, existing.describe_dirs(dirs),
+                                                          command))  # fmt: skip
+        one = kernel_list.the_one(choices)
+        if direct and one is not None:
+            self._link(one.found.path)
+            return
+        self._pick = {"prompt": kernel_list.PROMPT,
+                      "items": kernel_list.items(choices, time.time())}  # fmt: skip
+
+    def _known(self) -> dict[str, kernel_list.Known]:
+        """What this editor knows of the kernels it has sessions with, by ``source.key`` (a
+        connection file's real path). Ownership is the source's to say; no type is asked."""
+        known = {}
+        for key, session in self.sessions.items():  # by source.key, as _link keeps them
+            linked = session is self.active and session.channel is not None
+            known[key] = kernel_list.Known(
+                session.language, bool(getattr(session.source, "owned", False)), linked,
+                answered=session.last_heard > 0,
+            )  # fmt: skip
+        return known
+
+    def _session_files(self) -> list[str]:
+        """The connection files of this editor's sessions, wherever they are: one given by its
+        path outside the search dirs is listed too."""
+        files = (getattr(s.source, "connection_file", "") for s in self.sessions.values())
+        return sorted(f for f in files if f)
+
     # Events and updates.
 
-    def _handle(self, tag: object, event: Event) -> None:
+    def _handle(self, tag: object, event: Event | Done) -> None:
+        if isinstance(event, Done):
+            if isinstance(tag, KernelSession):
+                self.gallery.done(tag, event)
+            return
         if not isinstance(tag, Link) or self._links.get(id(tag.session)) is not tag:
             return  # from a link replaced since
         tag.session.handle(event)
+        self.gallery.draw(tag.session)
+
+    def _named(self, name: str) -> KernelSession:
+        """The session of output buffer ``name``, else the active one."""
+        session = next((s for s in self.sessions.values() if s.source.buffer_name == name),
+                       self.active)  # fmt: skip
+        if session is None:
+            raise KernelError("no output here")
+        return session
 
     def _tick(self) -> None:
         self._ticking = False
@@ -161,6 +252,8 @@ class App:
         if linked and linked != self._shown_linked:
             head["linked"] = linked
         self._shown_linked = linked
+        if self._pick is not None:
+            head["pick"], self._pick = self._pick, None
         messages = [m for s in self.sessions.values() for m in s.messages] + self.messages
         if messages:
             head["messages"] = messages
@@ -168,6 +261,7 @@ class App:
             for session in self.sessions.values():
                 session.messages = []
         self._keep_ticking(state)
+        self._watch_requests()
         return parts
 
     def _session_part(self, session: KernelSession) -> Part:
@@ -183,7 +277,33 @@ class App:
             self._ticking = True
             self.bridge.call_later(SILENT_WHILE_BUSY, self._tick)
 
+    def _watch_requests(self) -> None:
+        """A K or a completion with no answer by its deadline is told then, not never."""
+        active = self.active
+        deadline = active.requests.next_deadline() if active is not None else None
+        if active is None or deadline is None:
+            return
+        if self._expiry is not None and self._expiry <= deadline:
+            return  # a timer set already goes off no later
+        self._expiry = deadline
+        self.bridge.call_later(max(0.0, deadline - active.clock()) + 0.01, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        for session in self.sessions.values():
+            session.expire()
+        self.update()
+
     def _apply_options(self, session: KernelSession) -> None:
         session.options = self.options
         session.router.show_other = self.options.show_other_output
+        session.router.preference = self.options.mime_preference
         session.doc.max_lines = self.options.max_lines
+
+    # Media.
+
+    def open(self, row: int, name: str = "") -> None:
+        """:KernelOpen, gx: open the richest form of the output on line ``row`` (1-based)."""
+        session = self._named(name)
+        if not self.gallery.open(session, row, self.active or session):
+            raise KernelError(NOTHING_TO_OPEN)

@@ -33,13 +33,16 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "connect": Command(App.connect),
+    "list": Command(App.list_kernels),
     "disconnect": Command(App.disconnect),
     "clear": Command(App.clear),
     "resend": Command(App.resend),
     "jump": Command(App.jump),
+    "open": Command(App.open),
     "input_reply": Command(App.input_reply),
     "complete": Command(App.complete),
     "complete_connection": Command(App.complete_connection, sync=True),
+    "save": Command(App.save),
     "send": Command(KernelSession.send, linked=True),
     "interrupt": Command(KernelSession.interrupt, linked=True),
     "inspect": Command(KernelSession.inspect, linked=True),

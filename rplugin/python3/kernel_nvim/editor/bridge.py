@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..kernel.channel import Event, EventSink
@@ -24,6 +24,7 @@ from ..session.inbox import Inbox
 from .protocol import Update, edit_payload
 
 if TYPE_CHECKING:
+    from ..media.worker import Done
     from ..output.document import Edit, OutputDocument
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,17 @@ class Bridge:
     def __init__(
         self,
         nvim: Any,
-        handle: Callable[[object, Event], None],
+        handle: Callable[[object, Event | Done], None],
         compose: Callable[[], list[Part]],
+        flushed: Callable[[], None] = lambda: None,
     ) -> None:
         self.nvim = nvim
         self._handle = handle
         self._compose = compose
+        self._flushed = flushed  # after each flush's update: work that must not delay it
         self._lock = threading.Lock()
         self._inbox = Inbox()
+        self._posted: list[tuple[object, Done]] = []  # finished media jobs
         self._scheduled = False
         self._flushing = False
         self._updating = False
@@ -79,6 +83,17 @@ class Bridge:
             self.nvim.async_call(self._flush)
 
         return on_events
+
+    def post(self, tag: object, done: Done) -> None:
+        """From the media worker's thread: a finished job, handed to ``handle`` in the next
+        flush, like a channel's events."""
+        with self._lock:
+            self._posted.append((tag, done))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        with contextlib.suppress(RuntimeError):  # Neovim is exiting: nothing is left to show
+            self.nvim.async_call(self._flush)
 
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
         def call() -> None:  # in the timer's thread
@@ -115,7 +130,9 @@ class Bridge:
         try:
             while True:
                 with self._lock:
-                    pending = self._inbox.take()
+                    pending: list[tuple[object, Event | Done]] = [*self._inbox.take()]
+                    pending += self._posted
+                    self._posted = []
                     self._scheduled = False
                 if not pending:
                     return
@@ -123,8 +140,10 @@ class Bridge:
                     try:
                         self._handle(tag, event)
                     except Exception:  # one bad event is dropped alone
-                        log.exception("kernel.nvim: cannot handle %s", event.kind)
+                        what = event.kind if isinstance(event, Event) else "a media job"
+                        log.exception("kernel.nvim: cannot handle %s", what)
                 self.update()
+                self._flushed()
         finally:
             self._flushing = False
 
@@ -173,5 +192,6 @@ def _slices(edit: Edit) -> list[Edit]:
     for offset in range(0, max(1, len(edit.lines)), CHUNK_LINES):
         end = offset + CHUNK_LINES
         highlights = [(r - offset, s, e, g) for r, s, e, g in edit.highlights if offset <= r < end]
-        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights))
+        marks = [replace(m, row=m.row - offset) for m in edit.marks if offset <= m.row < end]
+        slices.append(Edit(0, edit.start + offset, edit.lines[offset:end], highlights, marks=marks))
     return slices

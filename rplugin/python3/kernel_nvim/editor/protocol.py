@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
-    from ..output.document import Edit
+    from ..output.document import Edit, Mark
+    from ..output.rich import Rich
 
 # (row relative to the edit's start, start byte, end byte, highlight group)
 Highlight = tuple[int, int, int, str]
@@ -23,8 +24,35 @@ class _EditBase(TypedDict):
     highlights: list[Highlight]
 
 
+class _MarkBase(TypedDict):
+    row: int  # relative to the edit's start, like highlights
+    rows: int  # how many lines it covers
+
+
+class ImagePayload(TypedDict, total=False):
+    """An output's image, placed under the output's last line by lua/kernel/media.lua."""
+
+    mimetype: str
+    width: int  # pixels, 0 when unknown
+    height: int
+    file: str  # its private temp file, once written: snacks.nvim and image.nvim place it
+    preview: list[list[tuple[str, list[str]]]]  # once drawn: half-block rows of virt_lines
+    # chunks (text, highlight groups)
+
+
+class MarkPayload(_MarkBase, total=False):
+    """Kept beside the lines as an extmark: an execution's start, or an output with a bundle."""
+
+    block: bool  # an execution starts here: its ``In [n]:`` line (]], [[, folds)
+    richer: list[str]  # forms of the bundle not shown, richest first (:KernelOpen opens them)
+    syntax: str  # highlight these lines as this filetype (markdown, json, tex)
+    lead: int  # the first rows are not the form's text (a result's Out[n]: line): no syntax
+    image: ImagePayload
+
+
 class EditPayload(_EditBase, total=False):
     text: str  # the new lines joined by "\n" (lines never hold a newline); absent: no lines
+    marks: list[MarkPayload]  # for rows from ``start`` on; absent: none
 
 
 class StatePayload(TypedDict):
@@ -81,6 +109,36 @@ class QuickfixPayload(TypedDict):
     open: bool
 
 
+class OpenPayload(TypedDict, total=False):
+    """:KernelOpen: a file for vim.ui.open, or text for a scratch buffer in a split."""
+
+    file: str  # a private temp file (an image, an HTML page)
+    name: str  # the scratch buffer's name (kernel-open://3.json) ...
+    text: str  # ... its lines, joined by "\n" ...
+    filetype: str  # ... and its filetype (json, markdown, tex)
+
+
+class PickItem(TypedDict):
+    target: str  # the kernel's connection file: chosen, it is :KernelConnect's argument
+    label: str  # the line shown (kernel_list.items): name, language, pid, cwd, age, flags
+
+
+class PickPayload(TypedDict):
+    """:KernelConnect without a name, :KernelList: vim.ui.select() over the kernels."""
+
+    prompt: str
+    items: list[PickItem]
+
+
+class InlinePayload(TypedDict):
+    """A result or an error, one line, at the end of the code that made it (g:kernel_inline)."""
+
+    buffer: int  # the source buffer the code was sent from
+    anchor: int  # the extmark (namespace kernel_inline) kernel#send() put on its last code line
+    text: str  # the result's first line of text/plain, or ``ename: evalue``
+    error: bool
+
+
 class Update(TypedDict, total=False):
     name: str  # the output buffer (kernel://...) that `edit`, `show` and `focus` are about
     edit: EditPayload
@@ -95,6 +153,9 @@ class Update(TypedDict, total=False):
     history: HistoryPayload
     quickfix: QuickfixPayload
     jump: QuickfixItem
+    open: OpenPayload
+    inline: list[InlinePayload]  # in the order the kernel sent them
+    pick: PickPayload
 
 
 def edit_payload(edit: Edit) -> EditPayload:
@@ -105,4 +166,37 @@ def edit_payload(edit: Edit) -> EditPayload:
                             "highlights": edit.highlights}  # fmt: skip
     if edit.lines:
         payload["text"] = "\n".join(edit.lines)
+    if edit.marks:
+        payload["marks"] = [mark_payload(mark) for mark in edit.marks]
+    return payload
+
+
+def mark_payload(mark: Mark) -> MarkPayload:
+    payload: MarkPayload = {"row": mark.row, "rows": mark.rows}
+    rich = mark.rich
+    if rich is None:
+        payload["block"] = True
+        return payload
+    if rich.richer:
+        payload["richer"] = list(rich.richer)
+    if rich.syntax:
+        payload["syntax"] = rich.syntax
+    if rich.lead:
+        payload["lead"] = rich.lead
+    if rich.image is not None:
+        payload["image"] = image_payload(rich)
+    return payload
+
+
+def image_payload(rich: Rich) -> ImagePayload:
+    """Never the image's bytes: the editor reads its file, or draws its preview."""
+    image = rich.image
+    assert image is not None
+    payload: ImagePayload = {"mimetype": image.mimetype, "width": image.width or 0,
+                             "height": image.height or 0}  # fmt: skip
+    if rich.file:
+        payload["file"] = rich.file
+    if rich.preview:
+        payload["preview"] = [[(text, list(groups)) for text, groups in row]
+                              for row in rich.preview]  # fmt: skip
     return payload

@@ -24,8 +24,12 @@ class EventKind(enum.Enum):
     UNRESPONSIVE = "unresponsive"  # the liveness check (heartbeat) stopped answering
     RESPONSIVE = "responsive"  # it answers again after UNRESPONSIVE
     GONE = "gone"  # the kernel's process is proven gone; the channel has stopped
-    INTERRUPT_SIGNALLED = "interrupt_signalled"  # no interrupt_reply in time: SIGINT was sent
-    INTERRUPT_UNANSWERED = "interrupt_unanswered"  # no interrupt_reply, and no signal possible
+    # An interrupt's grace is over (text: the interrupt_request's msg_id). ANSWERED: its reply
+    # came, and the session can tell whether the code stopped; else SIGNALLED: SIGINT was sent
+    # instead, or UNANSWERED: no signal was possible.
+    INTERRUPT_ANSWERED = "interrupt_answered"
+    INTERRUPT_SIGNALLED = "interrupt_signalled"
+    INTERRUPT_UNANSWERED = "interrupt_unanswered"
 
 
 @dataclass
@@ -33,7 +37,7 @@ class Event:
     kind: EventKind
     channel: str = ""  # for MESSAGE
     msg: Message = field(default_factory=dict)
-    text: str = ""  # for FAILED: why, never quoting a value of the connection file
+    text: str = ""  # FAILED: why, never quoting a value of the connection file; INTERRUPT_*: msg_id
 
 
 EventSink = Callable[[list[Event]], None]

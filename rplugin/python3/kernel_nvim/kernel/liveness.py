@@ -37,8 +37,11 @@ class Handshake:
     deadline anyway; one that never answers is not.
     """
 
-    def __init__(self, now: float, timeout: float, probe_every: float = 0.2) -> None:
+    def __init__(
+        self, now: float, timeout: float, probe_every: float = 0.2, own_iopub: bool = False
+    ) -> None:
         self.timeout = timeout
+        self.own_iopub = own_iopub  # only iopub caused by our probes counts (a rejoin)
         self.deadline = now + timeout
         self.probe_every = probe_every
         self.reply: Message | None = None
@@ -57,9 +60,10 @@ class Handshake:
         Everything caused by our kernel_info_requests is ours, also after ready: the reply, and
         the busy and idle of each on iopub, which would show a kernel just linked as busy.
         """
-        if channel == "iopub":
+        ours = msg["parent_header"].get("msg_id") in self._asked
+        if channel == "iopub" and (ours or not self.own_iopub):
             self._iopub_seen = True
-        if msg["parent_header"].get("msg_id") not in self._asked:
+        if not ours:
             return False
         if msg["msg_type"] == "kernel_info_reply":
             self.reply = self.reply or msg
@@ -150,23 +154,30 @@ class Heartbeat:
 
 
 class InterruptWatch:
-    """interrupt_requests sent, and which are overdue for the fallback (SIGINT, if possible)."""
+    """interrupt_requests sent, and whose grace is over: those unanswered for the fallback
+    (SIGINT, if possible), the answered ones for a look at whether the code stopped."""
 
     def __init__(self, grace: float) -> None:
         self.grace = grace
         self._due: dict[str, float] = {}  # msg_id -> when the grace ends
+        self._answered: set[str] = set()
 
     def sent(self, msg_id: str, now: float) -> None:
         self._due[msg_id] = now + self.grace
 
     def answered(self, parent_id: str) -> None:
-        self._due.pop(parent_id, None)
+        if parent_id in self._due:
+            self._answered.add(parent_id)
 
-    def overdue(self, now: float) -> list[str]:
+    def overdue(self, now: float) -> list[tuple[str, bool]]:
+        """(msg_id, answered) of each interrupt whose grace ended, once each."""
         late = [msg_id for msg_id, when in self._due.items() if now >= when]
+        ended = []
         for msg_id in late:
             del self._due[msg_id]
-        return late
+            ended.append((msg_id, msg_id in self._answered))
+            self._answered.discard(msg_id)
+        return ended
 
     def next_deadline(self) -> float | None:
         return min(self._due.values(), default=None)

@@ -19,41 +19,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import zmq
 
+from ..errors import KernelError
 from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
 from .wire import DropReason, InvalidMessage, Session
+from .zmq_sockets import MESSAGE_CHANNELS, Sockets, ZmqEndpoints
+
+__all__ = ["MESSAGE_CHANNELS", "Timing", "ZmqChannel", "ZmqEndpoints"]
 
 log = logging.getLogger(__name__)
 
-# The sockets of signed messages, in the order they are read when several are ready: a request's
-# output (iopub) before its reply (shell), as the kernel sent them.
-MESSAGE_CHANNELS = ("iopub", "shell", "stdin", "control")
 _channel_ids = itertools.count()
-
-
-@dataclass(frozen=True)
-class ZmqEndpoints:
-    """Where a kernel's five sockets are and how to sign for them; the secrets stay out of repr."""
-
-    transport: str  # tcp or ipc
-    ip: str  # with ipc, the path prefix of the socket files
-    ports: Mapping[str, int]  # shell, iopub, stdin, control, hb
-    key: bytes = field(repr=False)
-    signature_scheme: str = "hmac-sha256"
-    curve_publickey: str = field(default="", repr=False)
-    curve_secretkey: str = field(default="", repr=False)
-
-    def address(self, channel: str) -> str:
-        port = self.ports[channel]
-        if self.transport == "tcp":
-            return f"tcp://{self.ip}:{port}"
-        return f"{self.transport}://{self.ip}-{port}"
 
 
 @dataclass
@@ -78,6 +59,11 @@ class ZmqChannel:
         process_gone: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if endpoints.curve_publickey and not zmq.has("curve"):
+            raise KernelError(
+                "the kernel's connection file asks for CurveZMQ encryption, which the libzmq "
+                f"of this pyzmq ({zmq.pyzmq_version()}) was built without"
+            )
         self.endpoints = endpoints
         self.timing = timing or Timing()
         self.interrupt_fallback = interrupt_fallback
@@ -140,7 +126,7 @@ class ZmqChannel:
 
     def _run(self) -> None:  # the I/O thread
         try:
-            io = _Sockets(self.endpoints, self.session, self._context, self._wake_addr)
+            io = Sockets(self.endpoints, self.session, self._context, self._wake_addr)
         except Exception as e:  # a bad address or port: tell the session, never die silently
             log.warning("kernel.nvim: cannot open sockets: %s", type(e).__name__)
             self.emit([Event(EventKind.FAILED, text=_why(e))])
@@ -163,55 +149,6 @@ def _why(error: Exception) -> str:
     return f"internal error ({type(error).__name__})"
 
 
-class _Sockets:
-    TYPES = {"shell": zmq.DEALER, "stdin": zmq.DEALER, "control": zmq.DEALER, "iopub": zmq.SUB,
-             "hb": zmq.REQ}  # fmt: skip
-
-    def __init__(
-        self, endpoints: ZmqEndpoints, session: Session, context: zmq.Context[Any], wake_addr: str
-    ) -> None:
-        self._endpoints = endpoints
-        self._context = context
-        self._open: list[zmq.Socket[Any]] = []
-        try:
-            ident = session.bsession  # stdin must share the shell's identity or input() hangs
-            self.by_name = {name: self._connect(name, ident) for name in MESSAGE_CHANNELS}
-            self.by_name["iopub"].setsockopt(zmq.SUBSCRIBE, b"")
-            self.hb = self._connect("hb", None)
-            # A relaxed REQ may ping again before the last ping was answered, and takes only
-            # the answer to the latest: a kernel back from SIGSTOP answers a backlog of pings.
-            self.hb.setsockopt(zmq.REQ_RELAXED, 1)
-            self.hb.setsockopt(zmq.REQ_CORRELATE, 1)
-            self.wake = self._socket(zmq.PULL)
-            self.wake.connect(wake_addr)
-        except Exception:
-            self.close()
-            raise
-
-    def _socket(self, kind: int) -> zmq.Socket[Any]:
-        sock: zmq.Socket[Any] = self._context.socket(kind)
-        self._open.append(sock)
-        sock.linger = 0
-        return sock
-
-    def _connect(self, channel: str, identity: bytes | None) -> zmq.Socket[Any]:
-        sock = self._socket(self.TYPES[channel])
-        if identity:
-            sock.identity = identity
-        ends = self._endpoints
-        if ends.curve_publickey and ends.curve_secretkey:
-            # jupyter_client 8.9+: the kernel's keypair, shared through the connection file.
-            sock.curve_secretkey = ends.curve_secretkey.encode()
-            sock.curve_publickey = ends.curve_publickey.encode()
-            sock.curve_serverkey = ends.curve_publickey.encode()
-        sock.connect(ends.address(channel))
-        return sock
-
-    def close(self) -> None:
-        for sock in self._open:
-            sock.close(linger=0)
-
-
 class _Loop:
     """The poll loop of the I/O thread: read everything ready, act on timers, emit one batch."""
 
@@ -220,7 +157,7 @@ class _Loop:
     # 10 kB were 10 MB at once. Past this many bytes, a socket waits for the next wake-up.
     MAX_BATCH_BYTES = 1 << 20
 
-    def __init__(self, channel: ZmqChannel, io: _Sockets) -> None:
+    def __init__(self, channel: ZmqChannel, io: Sockets) -> None:
         self.channel = channel
         self.io = io
         self.session = channel.session
@@ -232,7 +169,8 @@ class _Loop:
         self.interrupts = InterruptWatch(timing.interrupt_grace)
         self.drops = channel.drops
         self.poller = zmq.Poller()
-        for sock in (*io.by_name.values(), io.hb, io.wake):
+        self.rejoin: Handshake | None = None  # after the shell connection dropped
+        for sock in (*io.by_name.values(), io.hb, io.wake, io.shell_events):
             self.poller.register(sock, zmq.POLLIN)
 
     def run(self) -> None:
@@ -249,6 +187,8 @@ class _Loop:
                     self._read(name, sock, batch)
             if self.io.hb in ready:
                 self._read_heartbeat(batch)
+            if self.io.shell_events in ready:
+                self._on_shell_events()
             self._on_timers(batch)
             if batch:
                 self.channel.emit(batch)
@@ -257,6 +197,7 @@ class _Loop:
         deadlines = [
             self.heartbeat.next_deadline(),
             self.handshake.next_deadline(),
+            self.rejoin.next_deadline() if self.rejoin is not None else None,
             self.interrupts.next_deadline(),
             self.drops.next_deadline(),
         ]
@@ -274,7 +215,8 @@ class _Loop:
         commands = self.channel._commands
         # Until the handshake is done, a request could run before iopub is subscribed and its
         # output be lost: what the user sends meanwhile waits, in order.
-        while commands and (self.handshake.done or commands[0][0] == "stop"):
+        joined = self.handshake.done and self.rejoin is None
+        while commands and (joined or commands[0][0] == "stop"):
             channel, msg = commands.popleft()
             if channel == "stop":
                 self.channel.stopping = True
@@ -285,8 +227,23 @@ class _Loop:
 
     def _ask_info(self, channel: str) -> None:
         msg = self.session.msg("kernel_info_request", {})
-        self.handshake.asked(msg["msg_id"])
+        for handshake in (self.handshake, self.rejoin):
+            if handshake is not None:
+                handshake.asked(msg["msg_id"])
         self._send(channel, msg)
+
+    def _on_shell_events(self) -> None:
+        while True:
+            try:
+                self.io.shell_events.recv_multipart(zmq.NOBLOCK)  # only disconnections
+            except zmq.Again:
+                break
+            if self.handshake.done and self.rejoin is None:
+                # Output of a request sent now could be published before iopub subscribes to
+                # the kernel that comes back, and be lost: prove iopub first, as on linking.
+                self.rejoin = Handshake(self.clock(), self.channel.timing.handshake,
+                                        own_iopub=True)  # fmt: skip
+                self._ask_info("shell")
 
     def _send(self, channel: str, msg: Message) -> None:
         try:
@@ -314,7 +271,9 @@ class _Loop:
                 self.drops.drop(DropReason.MALFORMED, self.clock())
 
     def _dispatch(self, name: str, msg: Message, batch: list[Event]) -> None:
-        if self.handshake.on_message(name, msg):
+        # Both take note: a rejoin's probes are the handshake's too (theirs, not the session's).
+        own = self.handshake.on_message(name, msg)
+        if (self.rejoin is not None and self.rejoin.on_message(name, msg)) or own:
             return
         if msg["msg_type"] == "interrupt_reply":
             self.interrupts.answered(msg["parent_header"].get("msg_id", ""))
@@ -337,7 +296,10 @@ class _Loop:
         if self.channel.stopping:
             return
         if self.heartbeat.ping_due(now):
-            self.io.hb.send(b"ping")
+            # A REQ socket whose peer refused its CurveZMQ handshake (keys of another kernel)
+            # has no pipe left, and a blocking send there would stop this thread for good.
+            with contextlib.suppress(zmq.Again):
+                self.io.hb.send(b"ping", zmq.NOBLOCK)
         lost = self.heartbeat.check(now) is Liveness.UNRESPONSIVE
         if self.heartbeat.gone_check_due(now) and _asks(self.channel.process_gone):
             self.channel.stopping = True
@@ -345,10 +307,16 @@ class _Loop:
             return
         if lost:
             batch.append(Event(EventKind.UNRESPONSIVE))
-        for _ in self.interrupts.overdue(now):
-            signalled = _asks(self.channel.interrupt_fallback)
-            kind = EventKind.INTERRUPT_SIGNALLED if signalled else EventKind.INTERRUPT_UNANSWERED
-            batch.append(Event(kind))
+        for msg_id, answered in self.interrupts.overdue(now):
+            # A kernel that answered is never signalled: it said it took the interrupt, and
+            # SIGINT can end a kernel that does not expect it (xeus-python exits).
+            if answered:
+                kind = EventKind.INTERRUPT_ANSWERED
+            elif _asks(self.channel.interrupt_fallback):
+                kind = EventKind.INTERRUPT_SIGNALLED
+            else:
+                kind = EventKind.INTERRUPT_UNANSWERED
+            batch.append(Event(kind, text=msg_id))
         self.drops.flush(now)
 
     def _on_handshake(self, now: float, batch: list[Event]) -> None:
@@ -363,6 +331,13 @@ class _Loop:
         elif step is Step.NO_ANSWER:
             self.channel.stopping = True
             batch.append(Event(EventKind.NO_ANSWER, text=f"{self.handshake.timeout:g}"))
+        if self.rejoin is not None:
+            step = self.rejoin.step(now)
+            if step is Step.PROBE:
+                self._ask_info("shell")
+            elif step is not Step.WAIT:  # proven, or not back in time: what waits is sent
+                self.rejoin = None
+                self._run_commands()
 
 
 def _asks(question: Callable[[], bool] | None) -> bool:

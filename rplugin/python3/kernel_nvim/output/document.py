@@ -14,48 +14,15 @@ what keeps a million-line flood cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from . import render
-from .lines import NO_SPANS, Lines, Span, end_line, write
-from .segments import Segment
+from .blocks import Block, Edit, Item, Mark, Saved, items_before, kill, marks_of
+from .lines import NO_SPANS, Lines, Span, end_line, park, shift, switch_streams, write
+from .rich import Rich
+from .segments import Piece, Segment
 
-__all__ = ["NO_SPANS", "Block", "Edit", "Item", "OutputDocument", "Span"]
-
-
-@dataclass(eq=False)
-class Item:
-    """The lines of one output within its block, found by ``key`` (a display_id) if it has one."""
-
-    block: Block
-    key: str | None = None
-    lines: int = 0
-    stream: bool = False  # stream text: the next stream message may extend it
-    live: bool = True  # False once trimmed or cleared away
-
-
-@dataclass(eq=False)
-class Block(Lines):
-    """The lines of one execution; ``items[0]`` is its header, which may have no lines."""
-
-    items: list[Item] = field(default_factory=list)
-    closed: bool = False
-
-    def __post_init__(self) -> None:
-        self.items.append(Item(self))
-
-
-@dataclass
-class Edit:
-    """Delete ``trim`` lines at the top, then replace everything from ``start`` with ``lines``
-    (unless ``replace`` is false: an edit that only trims)."""
-
-    trim: int
-    start: int
-    lines: list[str]
-    # (row relative to start, start byte, end byte, group)
-    highlights: list[tuple[int, int, int, str]]
-    replace: bool = True
+__all__ = ["NO_SPANS", "Block", "Edit", "Item", "Mark", "OutputDocument", "Span"]
 
 
 class OutputDocument:
@@ -67,6 +34,7 @@ class OutputDocument:
         self._dirty: int | None = 0  # first line that differs from the editor's copy
         self._trim = 0  # lines to delete at the top of the editor's copy
         self._keyed: dict[str, list[Item]] = {}
+        self._images: list[Item] = []  # items given an image since take_images
 
     def __len__(self) -> int:
         return self._count
@@ -80,9 +48,15 @@ class OutputDocument:
         self._max_lines = max(1, value)
         self._enforce_cap()
 
-    def new_block(self, header: list[Segment]) -> Block:
-        block = Block()
-        self.blocks.append(block)
+    def new_block(self, header: list[Segment], lead: int = 0, before: Block | None = None) -> Block:
+        """A block at the end, or in front of ``before`` if that is still shown."""
+        block = Block(lead=lead)
+        at = self._offset(before) if before is not None else None
+        if before is None or at is None:
+            self.blocks.append(block)
+        else:
+            self.blocks.insert(self.blocks.index(before), block)
+            self._mark(at)
         self.set_header(block, header)
         return block
 
@@ -90,30 +64,41 @@ class OutputDocument:
         """Replace the block's header, e.g. ``In [ ]:`` by ``In [7]:`` once the count is known."""
         self._replace(block.items[0], header)
 
-    def append(self, block: Block, segments: list[Segment]) -> None:
-        """Stream text, partial lines included: it continues the block's last stream item."""
+    def append(self, block: Block, pieces: Sequence[Piece], stream: str = "stdout") -> None:
+        """Stream text, partial lines and cursor moves included: it continues the block's last
+        stream item, where the cursor is."""
         start = self._offset(block)
-        if start is None or not segments:
+        if start is None or not pieces:
             return
         item = block.items[-1]
         if not item.stream:
+            self._end_stream(block)
             item = Item(block, stream=True)
             block.items.append(item)
+        if stream != block.writer:
+            pieces = switch_streams(block, stream, pieces)
         before = len(block)
-        first_changed = before - 1 if block.open_line and before else before
-        write(block, segments, self.max_line_bytes)
+        first_changed = write(block, pieces, self.max_line_bytes)
         item.lines += len(block) - before
         self._count += len(block) - before
         self._mark(start + first_changed)
         self._enforce_cap()
 
-    def add_item(self, block: Block, segments: list[Segment], key: str | None = None) -> None:
-        """A result, a display, an error: lines of its own, replaceable by ``key`` if given."""
+    def add_item(
+        self,
+        block: Block,
+        segments: list[Segment],
+        key: str | None = None,
+        rich: Rich | None = None,
+        saved: Saved | None = None,
+    ) -> None:
+        """A result, a display, an error: lines of its own, replaceable by ``key`` if given;
+        ``saved`` if a notebook keeps it."""
         start = self._offset(block)
         if start is None:
             return
-        end_line(block)  # a partial line of stream text stays the stream's
-        item = Item(block, key)
+        self._end_stream(block)  # a partial line of stream text stays the stream's
+        item = Item(block, key, rich=rich, saved=saved)
         block.items.append(item)
         before = len(block)
         write(block, segments, self.max_line_bytes)
@@ -122,12 +107,33 @@ class OutputDocument:
         self._count += item.lines
         if key is not None:
             self._keyed.setdefault(key, []).append(item)
+        self._note_image(item)
         self._mark(start + before)
         self._enforce_cap()
 
-    def replace_item(self, key: str, segments: list[Segment]) -> int:
+    def replace_item(self, key: str, segments: list[Segment], rich: Rich | None = None) -> int:
         """Put ``segments`` in place of every item added with ``key``; how many there were."""
-        return sum(self._replace(item, segments) for item in list(self._keyed.get(key, [])))
+        items = list(self._keyed.get(key, []))
+        return sum(self._replace(item, segments, rich) for item in items)
+
+    def replace(self, item: Item, segments: list[Segment], rich: Rich | None = None) -> bool:
+        """Put ``segments`` in place of ``item``'s lines; False when it is gone."""
+        return self._replace(item, segments, rich)
+
+    def clear_block(self, block: Block) -> None:
+        """Remove the output of ``block``, keeping its header: ``clear_output``."""
+        start = self._offset(block)
+        header = block.items[0]
+        if start is None or len(block.items) == 1:
+            return
+        removed = len(block) - header.lines
+        del block.texts[header.lines :]
+        del block.spans[header.lines :]
+        end_line(block)
+        self._forget(block.items[1:])
+        del block.items[1:]
+        self._count -= removed
+        self._mark(start + header.lines)
 
     def note(self, block: Block, text: str) -> None:
         """A line about the session (``[no reply: ...]``), never glued to a partial line."""
@@ -135,7 +141,7 @@ class OutputDocument:
 
     def finish(self, block: Block) -> None:
         """The execution is over: end its open line; once trimmed away, the block goes."""
-        end_line(block)
+        self._end_stream(block)
         block.closed = True
         self._prune()
 
@@ -145,7 +151,7 @@ class OutputDocument:
             block.texts.clear()
             block.spans.clear()
             end_line(block)
-            _kill(block.items[1:])
+            kill(block.items[1:])
             header = block.items[0]
             header.lines, block.items[1:] = 0, []
         self._keyed.clear()
@@ -159,6 +165,7 @@ class OutputDocument:
         start = self._count if self._dirty is None else self._dirty
         lines: list[str] = []
         highlights: list[tuple[int, int, int, str]] = []
+        marks: list[Mark] = []
         seen = 0
         for block in self.blocks:
             n = len(block)
@@ -169,8 +176,9 @@ class OutputDocument:
                 for i, spans in enumerate(block.spans[first:], first):
                     if spans:
                         highlights.extend((row + i, s, e, g) for s, e, g in spans)
+                marks_of(block, row, first, marks)
             seen += n
-        edit = Edit(self._trim, start, lines, highlights)
+        edit = Edit(self._trim, start, lines, highlights, marks=marks)
         self._trim, self._dirty = 0, None
         return edit
 
@@ -183,6 +191,35 @@ class OutputDocument:
             seen += len(block)
         return None
 
+    # Images: the host's media worker writes and draws them, then their items are sent again.
+
+    def take_images(self) -> list[Item]:
+        """The items given an image since the last call, and still shown."""
+        items, self._images = self._images, []
+        return [item for item in items if item.live and item.lines]
+
+    def item_at(self, line: int) -> Item | None:
+        """The item holding ``line`` (0-based); a block's header is its first item."""
+        found = self.block_at(line)
+        if found is None:
+            return None
+        block, at = found
+        for item in block.items:
+            if at < item.lines:
+                return item
+            at -= item.lines
+        return None
+
+    def touch(self, item: Item) -> None:
+        """``item`` changed beyond its lines (its image was drawn): the editor gets it again."""
+        start = self._offset(item.block)
+        if start is not None and item.live:
+            self._mark(start + sum(other.lines for other in items_before(item.block, item)))
+
+    def _note_image(self, item: Item) -> None:
+        if item.rich is not None and item.rich.image is not None:
+            self._images.append(item)
+
     def resend_from(self, line: int) -> None:
         """The editor got the lines before ``line`` of the last edit, not the rest."""
         self._mark(line)
@@ -191,21 +228,33 @@ class OutputDocument:
         """The editor lost its copy (the buffer was wiped): the next edit sends everything."""
         self._trim, self._dirty = 0, 0
 
-    def _replace(self, item: Item, segments: list[Segment]) -> bool:
+    def _replace(self, item: Item, segments: list[Segment], rich: Rich | None = None) -> bool:
         block = item.block
         start = self._offset(block)
         if start is None or not item.live:
             return False  # trimmed away while an earlier one was replaced
-        at = sum(other.lines for other in _before(block, item))
+        if rich is not None:
+            item.rich = rich
+            self._note_image(item)
+        at = sum(other.lines for other in items_before(block, item))
         new = Lines()
         write(new, segments, self.max_line_bytes)
         block.texts[at : at + item.lines] = new.texts
         block.spans[at : at + item.lines] = new.spans
         self._count += len(new) - item.lines
+        if item.stream and item is block.items[-1]:
+            park(block)  # its cursor's lines are gone: the stream goes on after the new ones
+        else:
+            shift(block, len(new) - item.lines)  # above the cursor, or the cursor after it
         item.lines = len(new)
         self._mark(start + at)
         self._enforce_cap()
         return True
+
+    def offset(self, block: Block) -> int:
+        """The first line of ``block``; the end when it is no longer shown."""
+        at = self._offset(block)
+        return self._count if at is None else at
 
     def _offset(self, block: Block) -> int | None:
         seen = 0
@@ -214,6 +263,16 @@ class OutputDocument:
                 return self._count - seen - len(b)
             seen += len(b)
         return None
+
+    def _end_stream(self, block: Block) -> None:
+        """The stream text at the end of ``block`` is over: what follows starts after it."""
+        dropped = end_line(block)
+        if dropped:
+            block.items[-1].lines -= dropped  # only the last item's lines are below the cursor
+            self._count -= dropped
+            start = self._offset(block)
+            if start is not None:
+                self._mark(start + len(block))
 
     def _mark(self, line: int) -> None:
         self._dirty = line if self._dirty is None else min(self._dirty, line)
@@ -240,8 +299,8 @@ class OutputDocument:
 
     def _trim_items(self, block: Block, n: int) -> None:
         """``n`` lines went from the top of ``block``: take them from its first items."""
-        if not block.texts:
-            end_line(block)
+        shift(block, -n)
+        block.lead = max(0, block.lead - n)
         gone = 0
         for item in block.items:
             if n == 0:
@@ -257,7 +316,7 @@ class OutputDocument:
             self._forget(dead)
 
     def _forget(self, items: list[Item]) -> None:
-        _kill(items)
+        kill(items)
         for item in items:
             if item.key is not None and item.key in self._keyed:
                 self._keyed[item.key].remove(item)
@@ -272,15 +331,3 @@ class OutputDocument:
             else:
                 self._forget(block.items[1:])
         self.blocks = kept
-
-
-def _before(block: Block, item: Item) -> list[Item]:
-    for i, other in enumerate(block.items):
-        if other is item:
-            return block.items[:i]
-    return block.items
-
-
-def _kill(items: list[Item]) -> None:
-    for item in items:
-        item.live = False

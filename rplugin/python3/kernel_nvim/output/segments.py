@@ -1,5 +1,6 @@
 """Text with highlight groups: what every renderer makes and the document stores.
 
+Stream text may also hold :class:`Control` pieces, the cursor moves and erases of a terminal.
 :func:`sanitize` is the one gate for text from a kernel on its way to the editor.
 """
 
@@ -7,12 +8,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Union
 
 Groups = tuple[str, ...]
 """Highlight group names applied to a piece of text (may be empty)."""
 
 Segment = tuple[str, Groups]
 """A piece of text (may contain newlines) and its groups."""
+
+ControlKind = Literal["up", "down", "left", "right", "column", "erase"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """A cursor move or an erase in stream text, for the writer to obey (see :mod:`.lines`).
+
+    ``n`` is how many rows or columns to move, the 0-based column for ``column``, and for
+    ``erase`` what to erase of the cursor's line, as ``ESC [ n K`` says: 0 from the cursor to the
+    end, 1 from the start to the cursor, 2 all of it.
+    """
+
+    kind: ControlKind
+    n: int
+
+
+Piece = Union[Segment, Control]
+"""What stream text is made of: text to write at the cursor, or a control."""
 
 
 def sanitize(text: str) -> str:

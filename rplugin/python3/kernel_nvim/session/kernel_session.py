@@ -9,16 +9,16 @@ next update takes it.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..editor.protocol import StatePayload, Where, edit_payload
+from ..editor.protocol import InlinePayload, StatePayload, Where, edit_payload
 from ..errors import KernelError
 from ..kernel.channel import Channel, Event, EventKind
 from ..output import render, tracebacks
 from ..output.document import OutputDocument
-from . import assist, fields
+from . import assist, fields, inline
+from .code import execute_content, tidy
 from .options import Options
 from .requests import Requests
 from .router import Router
@@ -28,6 +28,8 @@ from .stdin import Stdin
 
 Message = dict[str, Any]
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
+_INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_SIGNALLED,
+                             EventKind.INTERRUPT_UNANSWERED})  # fmt: skip
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
@@ -40,6 +42,8 @@ class Named(Protocol):
     def short_name(self) -> str: ...
     @property
     def buffer_name(self) -> str: ...
+    @property
+    def kernel_name(self) -> str: ...  # the kernelspec it was started from, "" if not known
 
 
 class KernelSession:
@@ -55,11 +59,13 @@ class KernelSession:
         self.sourcemap = SourceMap()
         self.channel: Channel | None = None
         self.language = ""  # of the kernel, e.g. python: the history buffer's filetype
+        self.kernel_info: Message = {}  # its kernel_info_reply: what a saved notebook says of it
         self.messages: list[tuple[str, int]] = []
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
         self._probing = False
+        self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
     # Linking.
 
@@ -76,6 +82,7 @@ class KernelSession:
             channel.close()
         self.router.end(notice)
         self.requests.clear()
+        self._interrupted.clear()
         self.status.unlinked()
 
     def handle(self, event: Event) -> None:
@@ -98,23 +105,22 @@ class KernelSession:
             self._on_gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
             )
-        elif kind is EventKind.INTERRUPT_UNANSWERED:
-            self.say(f"{self.short} did not answer the interrupt request", WARN)
+        elif kind in _INTERRUPT_ENDS:
+            self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
 
     # Commands.
 
     def send(self, code: str, source: dict[str, Any]) -> None:
-        code = _tidy(code)
+        code = tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": True, "stop_on_error": True}  # fmt: skip
-        msg_id = self._channel().send("shell", "execute_request", content)
+        msg_id = self._channel().send("shell", "execute_request", execute_content(code))
         self.router.start(msg_id, code, source)
         self.show = self.show or self.options.output_open == "always"
 
     def interrupt(self) -> None:
-        self._channel().send("control", "interrupt_request", {})
+        msg_id = self._channel().send("control", "interrupt_request", {})
+        self._interrupted[msg_id] = self.status.busy_ours | self.status.busy_other
 
     def input_reply(self, request_id: str, value: str | None) -> None:
         """The user answered (or, with None, cancelled) the kernel's input() prompt."""
@@ -171,6 +177,15 @@ class KernelSession:
             self._probing = True
             self._ask("busy_probe", {}, lambda _: self._settle(before), "kernel_info_request")
 
+    def expire(self) -> None:
+        """Time passed: say which requests the user waits for got no answer in time."""
+        for pending in self.requests.expire(self.clock()):
+            # A kernel is busy with the request itself too (its own busy/idle on iopub).
+            running = (self.status.busy_ours | self.status.busy_other) - {pending.msg_id}
+            busy = ": it is busy" if running else ""
+            self.say(f"{self.short} did not answer the {pending.what} within "
+                     f"{pending.timeout:g} s{busy}")  # fmt: skip
+
     # What the editor shows.
 
     @property
@@ -191,7 +206,7 @@ class KernelSession:
 
     def _on_ready(self, msg: Message) -> None:
         self.status.ready(fields.text(msg["header"].get("session")))
-        content = msg["content"]
+        content = self.kernel_info = msg["content"]
         language = fields.mapping(content.get("language_info"))
         self.language = fields.text(language.get("name"))
         self.last_heard = self.clock()
@@ -245,6 +260,8 @@ class KernelSession:
                 self.sourcemap.record(execution.count, execution.source)
         elif msg_type == "error":
             self._on_error(content)
+        if self.options.inline and msg_type in inline.SHOWN:
+            self._inline(inline.answer(execution.source, msg_type, content))
 
     def _on_error(self, content: Message) -> None:
         if self.options.output_open == "error":
@@ -255,6 +272,10 @@ class KernelSession:
         if items and self.options.error_quickfix:
             self.shows["quickfix"] = {"items": items, "open": False}
 
+    def _inline(self, answer: InlinePayload | None) -> None:
+        if answer is not None:
+            self.shows.setdefault("inline", []).append(answer)
+
     def _on_restart(self, session: str, parent: str) -> None:
         """The kernel's owner restarted it (or a new kernel took its connection file)."""
         unstarted = [m for m in self.router.on_restart(session) if m != parent]
@@ -264,13 +285,14 @@ class KernelSession:
         self.router.notice("kernel restarted")
         self.say(f"{self.short} restarted: its variables are gone", WARN)
         if unstarted:
-            # Sent around the restart: the new kernel may have them. It handles shell requests
-            # in order, so once it answers one sent now, those it has not started were lost.
-            def end_lost(_: Message) -> None:
-                lost = [m for m in unstarted if not self._started(m)]
-                self.router.end("no reply: the kernel restarted", lost)
+            # Sent around the restart: the new kernel may have them. It answers shell requests
+            # in order, so those with no word by the time it answers one sent now never reached
+            # it (lost with the old process's connection): never run, they are sent again, once.
+            def resend_lost(_: Message) -> None:
+                for msg_id in [m for m in unstarted if not self._started(m)]:
+                    self._resend(msg_id)
 
-            self._ask("restart_probe", {}, end_lost, "kernel_info_request")
+            self._ask("restart_probe", {}, resend_lost, "kernel_info_request")
 
     def _on_reply(self, msg: Message) -> None:
         parent = fields.parent_id(msg)
@@ -293,8 +315,22 @@ class KernelSession:
 
     def _on_complete(self, content: Message, line: str, where: Where) -> None:
         start, items = assist.completions(line, content)
-        if items:
-            self.shows["complete"] = {"start": start, "items": items, "where": where}
+        if not items:
+            self.say("the kernel offers no completion here")
+            return
+        self.shows["complete"] = {"start": start, "items": items, "where": where}
+
+    def _on_interrupt_end(self, kind: EventKind, interrupted: set[str]) -> None:
+        if kind is EventKind.INTERRUPT_UNANSWERED:
+            why = "no process here is proven to be it, so none was sent SIGINT"
+            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
+        elif kind is EventKind.INTERRUPT_ANSWERED and interrupted & (
+            self.status.busy_ours | self.status.busy_other
+        ):
+            # xeus-python acknowledges every interrupt_request and stops nothing (and SIGINT
+            # ends its process): code that goes on after the grace is worth a word.
+            self.say(f"{self.short} answered the interrupt request, but the code still runs: "
+                     "the kernel may ignore interrupts", WARN)  # fmt: skip
 
     def _on_history(self, content: Message) -> None:
         entries = [(e[1], e[2]) for e in content.get("history") or []
@@ -326,22 +362,21 @@ class KernelSession:
 
     def _started(self, msg_id: str) -> bool:
         execution = self.router.executions.get(msg_id)
-        return execution is None or bool(execution.started_in)
+        return execution is None or bool(execution.started_in) or execution.replied
+
+    def _resend(self, msg_id: str) -> None:
+        execution = self.router.executions[msg_id]
+        if execution.resent or self.channel is None:
+            self.router.end("no reply: the kernel restarted", [msg_id])
+            return
+        execution.resent = True
+        again = self.channel.send("shell", "execute_request", execute_content(execution.code))
+        self.router.executions[again] = self.router.executions.pop(msg_id)
 
     def _ours(self, msg: Message) -> bool:
         """Caused by us: requests carry their client's session id, ours or another's."""
         session = fields.mapping(msg.get("parent_header")).get("session")
         return not session or self.channel is None or session == self.channel.session_id
-
-
-def _tidy(code: str) -> str:
-    """Dedent, so that an indented selection runs, and drop blank lines at either end."""
-    lines = code.replace("\r\n", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    return textwrap.dedent("\n".join(lines))
 
 
 def _describe(info: Message, language: dict[str, Any]) -> str:

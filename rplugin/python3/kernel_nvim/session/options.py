@@ -9,8 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..output.render.mime import DEFAULT_PREFERENCE
+
 DEFAULT_MAX_LINES = 20_000
 OUTPUT_OPEN = ("always", "never", "error")
+# What the editor wants of an image (lua/kernel/media.lua decides from g:kernel_image): a
+# half-block preview drawn, its file written for snacks.nvim or image.nvim, both (while it is
+# not known yet whether the plugin can draw), or only its line.
+IMAGE = ("blocks", "file", "both", "none")
+IMAGE_ROWS = 20  # g:kernel_image_rows
+IMAGE_COLUMNS = 80  # the output window's width, sent by the editor
+# What is shown of a bundle, first found first: output/render/mime.py says why in this order.
+MIME_PREFERENCE = DEFAULT_PREFERENCE
 
 
 @dataclass(frozen=True)
@@ -20,6 +30,11 @@ class Options:
     error_quickfix: bool = False  # g:kernel_error_quickfix
     output_open: str = "always"  # g:kernel_output_open: when a send opens the output window
     allow_unsigned: bool = False  # g:kernel_allow_unsigned
+    mime_preference: tuple[str, ...] = MIME_PREFERENCE  # g:kernel_mime_preference
+    image: str = "blocks"  # one of IMAGE
+    image_rows: int = IMAGE_ROWS
+    image_columns: int = IMAGE_COLUMNS
+    inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -30,10 +45,25 @@ class Options:
         output_open = values.get("output_open")
         if not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines <= 0:
             max_lines = DEFAULT_MAX_LINES
+        preference = values.get("mime_preference")
+        if not isinstance(preference, list) or not all(isinstance(m, str) for m in preference):
+            preference = MIME_PREFERENCE
         return cls(
             max_lines=max_lines,
             show_other_output=values.get("show_other_output", 1) != 0,
             error_quickfix=values.get("error_quickfix", 0) == 1,
             output_open=output_open if output_open in OUTPUT_OPEN else "always",
             allow_unsigned=values.get("allow_unsigned", 0) == 1,
+            mime_preference=tuple(preference) or MIME_PREFERENCE,
+            image=values["image"] if values.get("image") in IMAGE else "blocks",
+            image_rows=_count(values.get("image_rows"), IMAGE_ROWS, 200),
+            image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
+            inline=values.get("inline", 0) == 1,
         )
+
+
+def _count(value: Any, default: int, most: int) -> int:
+    """A positive int, at most ``most``; anything else is ``default``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return default
+    return min(value, most)

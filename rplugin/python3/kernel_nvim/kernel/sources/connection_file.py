@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import socket
 import stat
 from dataclasses import dataclass, field
@@ -50,6 +51,11 @@ def load_connection_file(path: str, allow_unsigned: bool = False) -> ConnectionI
     info = {**_DEFAULTS, **_read_json_object(path)}
     _check_required(name, info)
     _check_types(name, info)
+    _check_curve(name, info)
+    if info["transport"] == "ipc" and not os.path.isabs(info["ip"]):
+        # Relative to the kernel's working directory, which we cannot know: Jupyter puts the
+        # sockets beside the connection file, so that is where they are looked for.
+        info["ip"] = os.path.join(os.path.dirname(os.path.abspath(path)), info["ip"])
     if not info["key"] and not allow_unsigned:
         raise KernelError(
             f"{name} has an empty key, so its messages would be unsigned; "
@@ -89,6 +95,7 @@ _REQUIRED_KEYS = _PORT_KEYS + _STRING_KEYS
 # shake_* digests need a length, so hmac cannot use them even though hashlib has them.
 _HMAC_DIGESTS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake_"))
 _LOCAL_NAMES = frozenset({"localhost", "0.0.0.0"})
+_Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")
 _BY_OTHERS = 0o066  # read or write, by the group or the world
 
 
@@ -142,6 +149,19 @@ def _check_types(name: str, info: dict[str, Any]) -> None:
     if not _is_hmac_scheme(info["signature_scheme"]):
         raise KernelError(
             f"{name} has an unsupported signature_scheme (expected hmac-<hash>, e.g. hmac-sha256)"
+        )
+
+
+def _check_curve(name: str, info: dict[str, Any]) -> None:
+    """CurveZMQ keys (jupyter_client 8.9+): Z85 text of 40 characters, never quoted either."""
+    public, secret = info.get("curve_publickey"), info.get("curve_secretkey")
+    if secret and not public:
+        raise KernelError(f"{name} has a curve_secretkey but no curve_publickey")
+    bad = [k for k, v in (("curve_publickey", public), ("curve_secretkey", secret))
+           if v and not _Z85_KEY.fullmatch(v)]  # fmt: skip
+    if bad:
+        raise KernelError(
+            f"{name} is not a connection file: bad {', '.join(bad)} (expected 40 Z85 characters)"
         )
 
 

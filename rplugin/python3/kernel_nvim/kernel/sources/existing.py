@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from jupyter_core.paths import jupyter_runtime_dir
@@ -66,6 +67,18 @@ class ConnectionFileSource:
         return f"kernel://{self.name}"
 
     @property
+    def kernel_name(self) -> str:
+        """The kernelspec the kernel was started from: Jupyter writes it in the connection files
+        of the kernels it starts; "" for others (`ipython kernel`)."""
+        name = self.conn.info.get("kernel_name")
+        return name if isinstance(name, str) else ""
+
+    @property
+    def connection_file(self) -> str:
+        """The file :KernelConnect reads to reach this kernel again (the picker's choice)."""
+        return self.conn.path
+
+    @property
     def key(self) -> str:
         """What makes two sources the same kernel: the file's real path."""
         return os.path.realpath(self.conn.path)
@@ -115,7 +128,9 @@ class ConnectionFileSource:
         with self._lock:
             if self._process is None:
                 self._process = self._find()  # a stopped kernel still holds its sockets
-                return False
+                # Never proven (it died before the proof ran): gone once nothing listens on
+                # its ports. A stopped kernel's sockets still accept, so it is not taken for dead.
+                return self._process is None and self.conn.is_local and not looks_alive(self.conn)
             if not local_process.is_gone(self._process):
                 return False
             # Its owner may have restarted it on the same ports: that kernel is not gone.
@@ -163,24 +178,34 @@ def list_connection_files(dirs: list[str] | None = None) -> list[str]:
 
 
 def resolve_connection_file(target: str, cwd: str, dirs: list[str] | None = None) -> str:
-    """The connection file a user means by ``target``: empty, a path, or a name fragment."""
+    """The connection file a user means by ``target``: a path, or a name fragment. (No target
+    at all means the running kernels to choose from: ``catalog``.)"""
     target = target.strip()
-    dirs = _dirs_or_default(dirs)
     if not target:
-        return _newest_connection_file(dirs)
+        raise ValueError("no target: the kernels to choose from are the catalog's")
+    dirs = _dirs_or_default(dirs)
     path = _as_path(target, cwd)
     if path is not None:
         return path
     return _match_fragment(target, dirs)
 
 
-def completion_candidates(arglead: str, dirs: list[str] | None = None) -> list[str]:
-    """Basenames for ``:KernelConnect <Tab>``: prefix matches, then substrings; newest first."""
-    names = [os.path.basename(p) for p in list_connection_files(dirs)]
+def completion_candidates(
+    arglead: str, dirs: list[str] | None = None, live: Collection[str] = ()
+) -> list[str]:
+    """Basenames for ``:KernelConnect <Tab>``: the files in ``live`` (paths of kernels that look
+    alive) first, then the others; in each, prefix matches before substrings, newest first."""
+    entries = [(os.path.basename(p), p in live) for p in list_connection_files(dirs)]
     prefixes = (arglead, "kernel-" + arglead)
-    leading = [n for n in names if n.startswith(prefixes)]
-    inner = [n for n in names if arglead in n and n not in leading]
-    return leading + inner
+    leading = [e for e in entries if e[0].startswith(prefixes)]
+    inner = [e for e in entries if arglead in e[0] and e not in leading]
+    return [name for name, _ in sorted(leading + inner, key=lambda e: not e[1])]
+
+
+def describe_dirs(dirs: list[str]) -> str:
+    """The dirs searched, for a message: ``~/.local/share/jupyter/runtime, ...``."""
+    shown = dirs or [jupyter_runtime_dir()]
+    return ", ".join(_tilde(d) for d in shown)
 
 
 def _dirs_or_default(dirs: list[str] | None) -> list[str]:
@@ -213,25 +238,6 @@ def _mtime(path: str) -> float | None:
     return st.st_mtime if stat.S_ISREG(st.st_mode) else None
 
 
-def _newest_connection_file(dirs: list[str]) -> str:
-    files = list_connection_files(dirs)
-    if not files:
-        raise KernelError(
-            f"no connection file found in {_describe_dirs(dirs)}; "
-            "start a kernel (e.g. ipython kernel) first"
-        )
-    # Files of SIGKILLed kernels stay behind, so the newest file may well be a dead one.
-    return next((path for path in files if _file_looks_alive(path)), files[0])
-
-
-def _file_looks_alive(path: str) -> bool:
-    try:
-        conn = load_connection_file(path, allow_unsigned=True)
-    except KernelError:
-        return False
-    return looks_alive(conn)
-
-
 def _as_path(target: str, cwd: str) -> str | None:
     path = os.path.abspath(os.path.join(cwd, os.path.expanduser(target)))
     if os.path.isfile(path):
@@ -250,7 +256,7 @@ def _match_fragment(fragment: str, dirs: list[str]) -> str:
         return exact
     matches = [p for p in list_connection_files(dirs) if fragment in os.path.basename(p)]
     if not matches:
-        raise KernelError(f"no connection file matches '{fragment}' in {_describe_dirs(dirs)}")
+        raise KernelError(f"no connection file matches '{fragment}' in {describe_dirs(dirs)}")
     if len(matches) > 1:
         names = ", ".join(os.path.basename(p) for p in matches)
         raise KernelError(f"'{fragment}' matches {len(matches)} connection files: {names}")
@@ -264,11 +270,6 @@ def _exact_match(fragment: str, dirs: list[str]) -> str | None:
             if fnmatch.fnmatchcase(name, "kernel-*.json") and os.path.isfile(path):
                 return os.path.abspath(path)
     return None
-
-
-def _describe_dirs(dirs: list[str]) -> str:
-    shown = dirs or [jupyter_runtime_dir()]
-    return ", ".join(_tilde(d) for d in shown)
 
 
 def _tilde(path: str) -> str:

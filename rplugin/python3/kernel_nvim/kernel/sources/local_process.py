@@ -10,17 +10,23 @@ netlink; /proc/net/tcp and tcp6 are 20 times slower to read) among the sockets i
 process holding all of them is the kernel; one listening on some is not. Known port forwarders
 (ssh, socat) hold such sockets too and are never taken: SIGINT would end the tunnel, not
 interrupt the kernel. Without /proc (macOS, Windows) nothing is proven.
+
+For a list of kernels the same tables answer more cheaply: ``Listeners`` reads the socket tables
+once and tells, for each connection file, whether something listens on all its ports (the
+kernel looks alive); ``find_kernel_processes`` finds the processes of many kernels in one walk;
+``details`` reads a process's argv, working directory and start time.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import signal
 import socket
 import struct
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional, Union
 
@@ -42,17 +48,89 @@ class LocalProcess:
 
 def find_kernel_process(transport: str, ip: str, ports: Iterable[int]) -> LocalProcess | None:
     """The one process of ours holding the listening sockets of every port, or None."""
-    wanted = _listening_inodes(transport, ip, set(ports))
-    if wanted is None:
-        return None
-    holders = [p for p in _our_pids() if _holds(p, wanted)]
-    # A kernel that forked (multiprocessing) shares its sockets with its children: the kernel
-    # is the one whose parent is not among them.
-    parents = {pid: _parent(pid) for pid in holders}
-    roots = [pid for pid in holders if parents[pid] not in parents]
-    if len(roots) != 1 or _comm(roots[0]) in _FORWARDERS:
-        return None
-    return _identify(roots[0])
+    return find_kernel_processes([(transport, ip, ports)])[0]
+
+
+def find_kernel_processes(
+    kernels: Sequence[tuple[str, str, Iterable[int]]], listeners: Listeners | None = None
+) -> list[LocalProcess | None]:
+    """``find_kernel_process`` of each kernel (transport, ip, ports), all in one walk of the
+    processes' sockets: the walk costs the same for one kernel as for ten."""
+    listeners = listeners or Listeners()
+    wanted = [listeners.inodes(transport, ip, ports) for transport, ip, ports in kernels]
+    held = _socket_holders({inode for inodes in wanted if inodes for inode in inodes})
+    return [None if inodes is None else _root(inodes, held) for inodes in wanted]
+
+
+class Listeners:
+    """The machine's listening sockets, read once, then asked about many connection files."""
+
+    def __init__(self) -> None:
+        self.readable = os.path.isdir("/proc/net")  # False: nothing can be told here
+        self._tcp: list[_Row] | None = None
+        self._unix: list[list[str]] | None = None
+
+    def serve(self, transport: str, ip: str, ports: Iterable[int]) -> bool | None:
+        """Whether something listens on every port: anyone's socket counts, as it would take a
+        connect. None when there is no /proc to tell."""
+        wanted = set(ports)
+        if not self.readable or not wanted:
+            return None
+        if transport == "ipc":
+            return set(_ipc_listeners(ip, wanted, self._unix_rows()).values()) == wanted
+        found = {port for address, port, _, _ in self._tcp_rows()
+                 if port in wanted and address is not None and _reaches(address, ip)}  # fmt: skip
+        return found == wanted
+
+    def inodes(self, transport: str, ip: str, ports: Iterable[int]) -> dict[str, int] | None:
+        """Inode -> port of our listening sockets on ``ports``; None unless every port has one."""
+        wanted = set(ports)
+        if not self.readable or not wanted:
+            return None
+        if transport == "tcp":
+            found = _tcp_listeners(ip, wanted, self._tcp_rows())
+        else:
+            found = _ipc_listeners(ip, wanted, self._unix_rows())
+        return found if set(found.values()) == wanted else None
+
+    def _tcp_rows(self) -> list[_Row]:
+        if self._tcp is None:
+            try:
+                self._tcp = _diag_listeners()
+            except (OSError, AttributeError, struct.error):  # no netlink here: the slower tables
+                self._tcp = _proc_listeners()
+        return self._tcp
+
+    def _unix_rows(self) -> list[list[str]]:
+        if self._unix is None:
+            self._unix = _rows("/proc/net/unix")
+        return self._unix
+
+
+@dataclass(frozen=True)
+class Details:
+    """What /proc tells of a process, for a list of kernels. The argv is never shown as it is:
+    a kernel may have been given its key on its command line."""
+
+    argv: tuple[str, ...]
+    cwd: str  # "" when unknown
+    started: float  # seconds since the epoch; 0.0 when unknown
+
+
+def details(proc: LocalProcess) -> Details:
+    """The argv, working directory and start time of a process found above."""
+    try:
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            argv = tuple(a.decode("utf-8", "replace") for a in f.read().split(b"\0") if a)
+    except OSError:
+        argv = ()
+    try:
+        cwd = os.readlink(f"/proc/{proc.pid}/cwd")
+    except OSError:
+        cwd = ""
+    boot, ticks = _boot_time(), os.sysconf("SC_CLK_TCK")
+    started = boot + int(proc.start) / ticks if boot and ticks > 0 else 0.0
+    return Details(argv, cwd, started)
 
 
 def still_serves(proc: LocalProcess, transport: str, ip: str, ports: Iterable[int]) -> bool:
@@ -80,20 +158,10 @@ def interrupt(proc: LocalProcess) -> bool:
 
 
 def _listening_inodes(transport: str, ip: str, ports: set[int]) -> dict[str, int] | None:
-    """Inode -> port of the listening sockets on ``ports``; None unless every port has one."""
-    if not ports or not os.path.isdir("/proc/net"):
-        return None
-    found = _tcp_listeners(ip, ports) if transport == "tcp" else _ipc_listeners(ip, ports)
-    if set(found.values()) != ports:
-        return None
-    return found
+    return Listeners().inodes(transport, ip, ports)
 
 
-def _tcp_listeners(ip: str, ports: set[int]) -> dict[str, int]:
-    try:
-        rows = _diag_listeners()
-    except (OSError, AttributeError, struct.error):  # no netlink here: the slower tables
-        rows = _proc_listeners()
+def _tcp_listeners(ip: str, ports: set[int], rows: list[_Row]) -> dict[str, int]:
     uid = os.getuid()
     return {
         inode: port
@@ -158,11 +226,11 @@ def _diag_row(msg: bytes) -> _Row:
     return address, port, uid, str(inode)
 
 
-def _ipc_listeners(ip: str, ports: set[int]) -> dict[str, int]:
+def _ipc_listeners(ip: str, ports: set[int], rows: list[list[str]]) -> dict[str, int]:
     paths = {f"{ip}-{port}": port for port in ports}
     paths.update({os.path.abspath(path): port for path, port in list(paths.items())})
     found: dict[str, int] = {}
-    for fields in _rows("/proc/net/unix"):
+    for fields in rows:
         if len(fields) < 8 or fields[7] not in paths:
             continue
         try:
@@ -229,22 +297,48 @@ def _our_pids() -> list[int]:
     return pids
 
 
-def _holds(pid: int, wanted: dict[str, int]) -> bool:
-    """Whether ``pid`` holds a socket for every port in ``wanted`` (inode -> port)."""
-    ports = set()
+def _socket_holders(inodes: set[str]) -> dict[int, set[str]]:
+    """Pid -> the ``inodes`` among its sockets, for each process of ours holding any."""
+    held: dict[int, set[str]] = {}
+    if not inodes:
+        return held
+    for pid in _our_pids():
+        found = {inode for inode in _socket_inodes(pid) if inode in inodes}
+        if found and _ours(pid):
+            held[pid] = found
+    return held
+
+
+def _root(wanted: dict[str, int], held: dict[int, set[str]]) -> LocalProcess | None:
+    ports = set(wanted.values())
+    holders = [pid for pid, inodes in held.items()
+               if {wanted[i] for i in inodes if i in wanted} == ports]  # fmt: skip
+    # A kernel that forked (multiprocessing) shares its sockets with its children: the kernel
+    # is the one whose parent is not among them.
+    parents = {pid: _parent(pid) for pid in holders}
+    roots = [pid for pid in holders if parents[pid] not in parents]
+    if len(roots) != 1 or _comm(roots[0]) in _FORWARDERS:
+        return None
+    return _identify(roots[0])
+
+
+def _socket_inodes(pid: int) -> Iterator[str]:
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        return False
+        return
     for fd in fds:
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
         if target.startswith("socket:["):
-            port = wanted.get(target[len("socket:[") : -1])
-            if port is not None:
-                ports.add(port)
+            yield target[len("socket:[") : -1]
+
+
+def _holds(pid: int, wanted: dict[str, int]) -> bool:
+    """Whether ``pid`` holds a socket for every port in ``wanted`` (inode -> port)."""
+    ports = {wanted[inode] for inode in _socket_inodes(pid) if inode in wanted}
     return ports == set(wanted.values()) and _ours(pid)
 
 
@@ -277,6 +371,15 @@ def _identify(pid: int) -> LocalProcess | None:
     if fields is None or len(fields) < 20 or fields[0] in ("Z", "X", "x"):
         return None
     return LocalProcess(pid, fields[19])
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_time() -> float:
+    """Seconds since the epoch when the machine booted (the btime of /proc/stat), or 0.0."""
+    for fields in _rows("/proc/stat"):
+        if len(fields) == 2 and fields[0] == "btime" and fields[1].isdigit():
+            return float(fields[1])
+    return 0.0
 
 
 def _parent(pid: int) -> int:

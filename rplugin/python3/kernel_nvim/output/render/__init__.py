@@ -1,20 +1,27 @@
 """Jupyter iopub message content turned into highlighted text, laid out like IPython's console.
 
-Everything here is pure: the caller writes the segments into the output buffer.
+Everything here is pure: the caller writes the segments into the output buffer. Bundles
+(displays and results) are shown by :mod:`.bundle`, which picks a form (:mod:`.mime`) and
+makes text of it (:mod:`.html`, :mod:`.table`, :mod:`.image_info`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .. import ansi
 from ..ansi import AnsiState
-from ..segments import Groups, Segment, merge, sanitize
+from ..rich import Rich
+from ..segments import Control, Groups, Piece, Segment, merge, sanitize
+from .bundle import render_bundle, render_display, render_result
 
 __all__ = [
+    "STDERR_GROUP",
     "Groups",
+    "Piece",
+    "Rich",
     "Segment",
+    "render_bundle",
     "error_summary",
     "render_display",
     "render_error",
@@ -38,35 +45,13 @@ def render_input(count: int | None, code: str) -> list[Segment]:
     return segments
 
 
-def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Segment], AnsiState]:
-    """Stream text as sent (partial lines included) and the ANSI state to pass to the next one."""
-    segments, state = ansi.parse(sanitize(text), state)
+def render_stream(name: str, text: str, state: AnsiState) -> tuple[list[Piece], AnsiState]:
+    """Stream text as sent (partial lines and cursor moves included) and the ANSI state to pass
+    to the next one."""
+    pieces, state = ansi.parse_terminal(sanitize(text), state)
     if name == "stderr":
-        segments = [(piece, _STDERR + groups) for piece, groups in segments]
-    return segments, state
-
-
-def render_result(count: int | None, data: dict[str, Any]) -> list[Segment]:
-    """An execute_result: ``Out[n]:`` then its text/plain, like IPython."""
-    prompt: list[Segment] = [(f"Out[{' ' if count is None else count}]: ", _OUT)]
-    text = data.get("text/plain")
-    # Like IPython, start a multi-line repr on its own line so its columns line up.
-    if text is not None and "\n" in _plain(text).rstrip("\n"):
-        prompt.append(("\n", ()))
-    return merge(_end_line([*prompt, *render_display(data)]))
-
-
-def render_display(data: dict[str, Any]) -> list[Segment]:
-    """A display_data: its text/plain, then a note naming the mimetypes that cannot be shown."""
-    segments: list[Segment] = []
-    if "text/plain" in data:
-        segments, _ = ansi.parse(_plain(data["text/plain"]))
-        segments = _end_line(segments)
-    others = [sanitize(str(mimetype)) for mimetype in data if mimetype != "text/plain"]
-    if others:
-        label = "also: " if "text/plain" in data else ""
-        segments.append((f"[{label}{', '.join(others)}]\n", _INFO))
-    return merge(segments)
+        pieces = [p if isinstance(p, Control) else (p[0], _STDERR + p[1]) for p in pieces]
+    return pieces, state
 
 
 def render_error(ename: str, evalue: str, traceback: list[str]) -> list[Segment]:
@@ -98,8 +83,8 @@ def render_notice(text: str) -> list[Segment]:
 
 
 _IN: Groups = ("KernelIn",)
-_OUT: Groups = ("KernelOut",)
-_STDERR: Groups = ("KernelStderr",)
+STDERR_GROUP = "KernelStderr"  # on every line of stderr text: how a notebook tells the streams
+_STDERR: Groups = (STDERR_GROUP,)
 _ERROR: Groups = ("KernelError",)
 _INFO: Groups = ("KernelInfo",)
 
@@ -108,12 +93,6 @@ _BARE_NUMBER = re.compile(r"\s*-?\d*\s*")
 # Python puts a SyntaxError's place in its str(), "invalid syntax (1278102326.py, line 1)",
 # but ends the traceback with the message alone, the place being in the frame above.
 _SYNTAX_PLACE = re.compile(r"(?P<message>.*) \([^()\n]*, line \d+\)", re.DOTALL)
-
-
-def _plain(value: Any) -> str:
-    # On the wire text/plain is a string; the list form is nbformat's, seen when replaying files.
-    text = "".join(value) if isinstance(value, list) else str(value)
-    return sanitize(text)
 
 
 def _end_line(segments: list[Segment]) -> list[Segment]:
