@@ -6,7 +6,12 @@ real connection file (0600, a random key) and signs every message with that key.
 behaves enough like ipykernel for `:KernelConnect` to succeed: it answers kernel_info_request
 on shell and control, wraps every request in busy/idle with the request as parent, answers
 execute_request with a stream of `output` and an execute_reply, and welcomes each iopub
-subscription with a message, as ipykernel 7 does.
+subscription with a message, as ipykernel 7 does. What a test wants otherwise it asks for: a
+request type left unanswered (`unanswered`), raw parts signed with another key or unsigned
+(`send_raw(signed_with=...)`), a heartbeat that stops, a flood (`publish_many`; with
+`iopub_hwm=0` none of it is dropped, however slow the client), CurveZMQ (`curve`).
+
+It imports neither pynvim nor jupyter_client, so the unit tests can use it too.
 
 One thread owns the sockets (zmq sockets are not thread-safe); a test drives the kernel from its
 own thread through the public methods, which hand the work to that thread and wait for it.
@@ -22,7 +27,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,6 +100,8 @@ class FakeKernel:
         kernel_info: Message | None = None,
         output: str = "fake output\n",
         answer_execute: bool = True,
+        iopub_hwm: int | None = None,
+        curve: bool = False,
     ) -> None:
         self.key = key if key is not None else uuid.uuid4().hex
         self.session = uuid.uuid4().hex
@@ -103,6 +110,8 @@ class FakeKernel:
         self.output = output
         # False: execute_requests are only recorded, and the test answers them as it likes.
         self.answer_execute = answer_execute
+        # Request types only recorded: no reply, no busy or idle (an interrupt that hangs).
+        self.unanswered: set[str] = set()
         self._key = self.key.encode("utf-8", "surrogatepass")
         self._ids = itertools.count(1)
         self._count = 0  # execution_count
@@ -112,6 +121,12 @@ class FakeKernel:
         self._beating = True
         self._stopping = False
         self._context: zmq.Context[Any] = zmq.Context()
+        # 0: iopub queues all it is given, where zmq drops what a slow client has not read
+        # past 1000 messages: a flood then arrives whole, however slow the client.
+        self._iopub_hwm = iopub_hwm
+        # Every socket a CurveZMQ server, as ipykernel 7's are when a kernel manager provisions
+        # keys; the keypair goes into the connection file. A client without it is never heard.
+        self.curve = zmq.curve_keypair() if curve else None
         self._sockets, self.ports = self._bind()
         self._jobs: collections.deque[tuple[Callable[[], Any], _Job[Any]]] = collections.deque()
         self._wake_addr = f"inproc://fake-kernel-{self.session}"
@@ -127,6 +142,11 @@ class FakeKernel:
     @property
     def fragment(self) -> str:
         return self.path.stem.removeprefix("kernel-")
+
+    @property
+    def connection(self) -> Message:
+        """What its connection file holds (readable after `close`, which removes the file)."""
+        return dict(self._connection)
 
     def __enter__(self) -> FakeKernel:
         return self
@@ -172,6 +192,27 @@ class FakeKernel:
         header) or a parent header itself. Returns the msg_id."""
         return self._call(lambda: self._publish(msg_type, content, parent))
 
+    def publish_many(
+        self,
+        msg_type: str,
+        contents: Iterable[Message],
+        parent: Received | Message | None = None,
+        timeout: float = 120.0,
+    ) -> int:
+        """Publish each of `contents` on iopub, as fast as the kernel's thread can: a flood.
+        Pings are answered meanwhile, as ipykernel's heartbeat thread does. Returns how many."""
+
+        def flood() -> int:
+            sent = 0
+            for content in contents:
+                self._publish(msg_type, content, parent)
+                sent += 1
+                if sent % 100 == 0:
+                    self._answer_pings()
+            return sent
+
+        return self._call(flood, timeout)
+
     def reply(self, request: Received, content: Message, msg_type: str | None = None) -> str:
         """Answer `request` on its channel (`<type>_reply` unless `msg_type` says otherwise)."""
         reply_type = msg_type or request.msg_type.replace("_request", "_reply")
@@ -189,11 +230,13 @@ class FakeKernel:
         metadata: bytes,
         content: bytes,
         to: list[bytes] | None = None,
+        signed_with: bytes | None = None,
     ) -> None:
         """Sign these four parts, as they are, and send them on `channel`. On shell, control
-        and stdin the message goes to `to`, by default the client of the latest shell request."""
+        and stdin the message goes to `to`, by default the client of the latest shell request.
+        `signed_with`: a key to sign with instead of the kernel's; b"" sends it unsigned."""
         parts = [header, parent, metadata, content]
-        self._call(lambda: self._send(channel, to, parts))
+        self._call(lambda: self._send(channel, to, parts, signed_with))
 
     def send_input_request(self, parent: Received, prompt: str, password: bool = False) -> str:
         """Ask the client of `parent` (an execute_request) for input on stdin."""
@@ -210,7 +253,10 @@ class FakeKernel:
         self._call(lambda: setattr(self, "_beating", True))
 
     def close(self) -> None:
-        """Stop the thread, close the sockets and remove the connection file."""
+        """Stop the thread, close the sockets and remove the connection file; twice is once.
+        Its ports stay known, and nothing answers them any more."""
+        if self._context.closed:
+            return
         if not self._stopping and self._thread.is_alive():
             self._call(lambda: setattr(self, "_stopping", True))
         self._stopping = True
@@ -229,8 +275,13 @@ class FakeKernel:
         for name, kind in types.items():
             sock: zmq.Socket[Any] = self._context.socket(kind)
             sock.linger = 0
+            if self.curve:
+                sock.curve_publickey, sock.curve_secretkey = self.curve
+                sock.curve_server = True
             if kind == zmq.XPUB:
                 sock.setsockopt(zmq.XPUB_VERBOSE, 1)  # every client's subscription, as ipykernel
+                if self._iopub_hwm is not None:
+                    sock.sndhwm = self._iopub_hwm
             ports[name] = sock.bind_to_random_port("tcp://127.0.0.1")
             sockets[name] = sock
         return sockets, ports
@@ -239,6 +290,10 @@ class FakeKernel:
         info: Message = {f"{name}_port": port for name, port in self.ports.items()}
         info.update(ip="127.0.0.1", key=self.key, transport="tcp",
                     signature_scheme="hmac-sha256", kernel_name="fake")  # fmt: skip
+        if self.curve:
+            public, secret = self.curve
+            info.update(curve_publickey=public.decode(), curve_secretkey=secret.decode())
+        self._connection = info
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o600)
@@ -291,9 +346,14 @@ class FakeKernel:
                     self._on_request(name, self._sockets[name].recv_multipart())
             if self._sockets["iopub"] in ready:
                 self._on_subscription(self._sockets["iopub"].recv())
-            if self._beating and hb in ready:
-                hb.send(hb.recv())
+            if hb in ready:
+                self._answer_pings()
         self._run_jobs()  # nobody waits on a job forever
+
+    def _answer_pings(self) -> None:
+        hb = self._sockets["hb"]
+        while self._beating and hb.poll(0):
+            hb.send(hb.recv())
 
     def _on_subscription(self, event: bytes) -> None:
         if event[:1] == b"\x01":
@@ -306,7 +366,7 @@ class FakeKernel:
             self._received.append(request)
             self._arrived.notify_all()
         kind = request.msg_type
-        if not request.signed or channel == "stdin":
+        if not request.signed or channel == "stdin" or kind in self.unanswered:
             return
         if kind == "execute_request":
             if self.answer_execute:
@@ -351,12 +411,15 @@ class FakeKernel:
         self._send(channel, to, parts)
         return str(header["msg_id"])
 
-    def _send(self, channel: str, to: list[bytes] | None, parts: list[bytes]) -> None:
+    def _send(
+        self, channel: str, to: list[bytes] | None, parts: list[bytes], key: bytes | None = None
+    ) -> None:
         if channel == "iopub":
             idents = [f"kernel.{self.session}.{_msg_type(parts[0])}".encode()]
         else:
             idents = to if to is not None else self._last_client()
-        self._sockets[channel].send_multipart([*idents, DELIMITER, self._sign(parts), *parts])
+        signature = self._sign(parts, key)
+        self._sockets[channel].send_multipart([*idents, DELIMITER, signature, *parts])
 
     def _last_client(self) -> list[bytes]:
         with self._arrived:
@@ -365,10 +428,12 @@ class FakeKernel:
             raise RuntimeError("no client has sent a shell request yet: give `to`")
         return shell[-1].identities
 
-    def _sign(self, parts: list[bytes]) -> bytes:
-        if not self._key:
+    def _sign(self, parts: list[bytes], key: bytes | None = None) -> bytes:
+        """The HMAC of `parts` with `key`, by default the kernel's; b"" without a key."""
+        key = self._key if key is None else key
+        if not key:
             return b""
-        mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        mac = hmac.new(key, digestmod=hashlib.sha256)
         for part in parts:
             mac.update(part)
         return mac.hexdigest().encode("ascii")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from kernel_nvim.kernel.channel import Event, EventKind
-from kernel_nvim.session.inbox import Inbox
+from kernel_nvim.session.inbox import Inbox, StreamRun
 
 
 def stream(text: str, parent: str = "p", name: str = "stdout") -> Event:
@@ -52,6 +54,51 @@ def test_lines_cut_from_a_flood_leave_their_colour_in_force() -> None:
     text = texts(inbox)[0]
     assert text.startswith("\x1b[31m")
     assert text.endswith("red\nlast\n")
+
+
+def test_what_waits_is_the_cap_and_at_most_half_a_message() -> None:
+    # It used to grow to twice the cap, then be joined into one string and cut.
+    inbox, tag = Inbox(), object()
+    for i in range(5_000):
+        inbox.add(tag, stream("".join(f"{i}.{j}\n" for j in range(10))), 100)
+        ((_, run),) = inbox.items
+        assert isinstance(run, StreamRun)
+        assert run.newlines <= 100 + 5
+        assert len(run.parts) <= 100 // 10 + 2
+
+
+def test_the_run_handed_over_is_exactly_the_last_lines_and_the_open_one() -> None:
+    inbox, tag = Inbox(), object()
+    sent = "".join(f"line {i}\n" for i in range(1_000)) + "open"
+    for start in range(0, len(sent), 7):  # cut anywhere, mid-line too
+        inbox.add(tag, stream(sent[start : start + 7]), 100)
+    text = texts(inbox)[0]
+    assert text == "".join(f"line {i}\n" for i in range(900, 1_000)) + "open"
+
+
+@pytest.mark.parametrize("lines", [30, 100_000])  # the cut found from the start, from the end
+def test_one_message_longer_than_the_cap_is_cut_to_it(lines: int) -> None:
+    inbox, tag = Inbox(), object()
+    inbox.add(tag, stream("".join(f"{i}\n" for i in range(lines))), 20)
+    assert texts(inbox) == ["".join(f"{i}\n" for i in range(lines - 20, lines))]
+
+
+def test_colours_of_dropped_messages_are_kept_from_their_last_reset() -> None:
+    inbox, tag = Inbox(), object()
+    inbox.add(tag, stream("\x1b[1mbold\n"), 10)
+    inbox.add(tag, stream("\x1b[31mred\x1b[0m\x1b[32mgreen\n"), 10)
+    inbox.add(tag, stream("\x1b[4munderlined\n"), 10)
+    for _ in range(50):
+        inbox.add(tag, stream("plain\n"), 10)
+    assert texts(inbox) == ["\x1b[0m\x1b[32m\x1b[4m" + "plain\n" * 10]
+
+
+def test_colours_set_again_and_again_are_kept_once() -> None:
+    # Each dropped message added its codes to the ones kept: a prefix as long as the flood.
+    inbox, tag = Inbox(), object()
+    for _ in range(10_000):
+        inbox.add(tag, stream("\x1b[1m\x1b[31mx\x1b[1m\n"), 10)
+    assert texts(inbox) == ["\x1b[31m\x1b[1m" + "\x1b[1m\x1b[31mx\x1b[1m\n" * 10]
 
 
 def test_other_events_keep_their_place_between_streams() -> None:

@@ -1,5 +1,7 @@
 """Unit tests of kernel_nvim.kernel.zmq_channel against a fake kernel speaking real zmq and
-signing with the real key: the handshake, liveness, the interrupt's fallback, and attacks."""
+signing with the real key: the handshake, liveness, the interrupt's fallback, and attacks.
+
+The fake kernel is the one the end-to-end tests use (support.fake_kernel), without Neovim."""
 
 from __future__ import annotations
 
@@ -7,17 +9,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import zmq
-from fake_kernel import KEY, FakeKernel
 
 from kernel_nvim.kernel import zmq_channel
 from kernel_nvim.kernel.channel import Event, EventKind
 from kernel_nvim.kernel.wire import DropReason
 from kernel_nvim.kernel.zmq_channel import Timing, ZmqChannel, ZmqEndpoints
+from support.fake_kernel import KERNEL_INFO, FakeKernel
 
+KEY = "a-fake-kernel-key-never-shown-3b9c"
 FAST = Timing(handshake=3.0, hb_interval=0.05, hb_timeout=0.3, interrupt_grace=0.2)
 HEADER = b'{"msg_id": "%s", "msg_type": "stream", "session": "kernel-session"}'
 STREAM = b'{"name": "stdout", "text": "%s"}'
@@ -78,10 +82,19 @@ def endpoints(info: dict[str, Any], **overrides: Any) -> ZmqEndpoints:
 
 
 @pytest.fixture
-def kernel() -> Iterator[FakeKernel]:
-    k = FakeKernel()
-    yield k
-    k.close()
+def kernel(tmp_path: Path) -> Iterator[FakeKernel]:
+    with FakeKernel(tmp_path, key=KEY) as k:
+        yield k
+
+
+def publish_raw(kernel: FakeKernel, header: bytes, parent: bytes, content: bytes,
+                signed_with: bytes | None = None) -> None:  # fmt: skip
+    """Hand-written JSON parts on iopub, signed with the kernel's key unless told otherwise."""
+    kernel.send_raw("iopub", header, parent, b"{}", content, signed_with=signed_with)
+
+
+def request_types(kernel: FakeKernel) -> list[tuple[str, str]]:
+    return [(r.channel, r.msg_type) for r in kernel.requests]
 
 
 @pytest.fixture
@@ -123,19 +136,19 @@ def test_ready_carries_the_kernel_info_reply_and_sends_reach_the_kernel(
 
     info = events.wait_kind(EventKind.READY).msg
     assert info["msg_type"] == "kernel_info_reply"
-    assert info["content"]["language_info"] == {"name": "python"}
+    assert info["content"]["language_info"] == KERNEL_INFO["language_info"]
     msg_id = channel.send("shell", "execute_request", {"code": "1"})
     events.wait_reply(msg_id, "execute_reply")
-    assert ("shell", "execute_request") in [
-        (c, m["header"]["msg_type"]) for c, m in kernel.received
-    ]
+    assert ("shell", "execute_request") in request_types(kernel)
+    assert all(r.signed for r in kernel.requests)
     assert all(e.kind in (EventKind.READY, EventKind.MESSAGE) for e in events.seen)
 
 
 def test_a_lone_surrogate_in_kernel_info_reaches_the_session_as_a_replacement(
     kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
 ) -> None:
-    kernel.language = "py\ud800thon"  # jupyter_client escapes it as \ud800 in the JSON
+    language = {**KERNEL_INFO["language_info"], "name": "py\ud800thon"}  # sent as \ud800
+    kernel.kernel_info = {**kernel.kernel_info, "language_info": language}
 
     _, events = open_channel()
 
@@ -159,7 +172,7 @@ def test_sockets_that_cannot_open_fail_without_quoting_the_address() -> None:
     events = Events()
     ports = {f"{c}_port": 1 for c in ("shell", "iopub", "stdin", "control", "hb")}
     # An ip zmq refuses, holding the key: pyzmq's error text quotes the whole address.
-    info = {"transport": "tcp", "ip": "bad " + KEY.decode(), "key": KEY.decode(), **ports}
+    info = {"transport": "tcp", "ip": "bad " + KEY, "key": KEY, **ports}
     channel = ZmqChannel(endpoints(info), events, FAST)
     channel.start()
     try:
@@ -168,7 +181,7 @@ def test_sockets_that_cannot_open_fail_without_quoting_the_address() -> None:
         channel.close()
 
     assert failed.text == "Invalid argument"
-    assert KEY.decode() not in repr(endpoints({**info, "ip": "127.0.0.1"}))
+    assert KEY not in repr(endpoints({**info, "ip": "127.0.0.1"}))
 
 
 # Bad messages: each is dropped and counted, and the next one still arrives
@@ -180,8 +193,8 @@ def test_content_nested_a_hundred_thousand_deep_is_dropped_and_the_link_lives(
     channel, events = ready(open_channel)
 
     deep = b'{"name": "stdout", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    kernel.publish_raw(HEADER % b"deep", b"{}", deep)
-    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+    publish_raw(kernel, HEADER % b"deep", b"{}", deep)
+    publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
 
     events.wait_text("after")
     assert channel.dropped == {DropReason.MALFORMED: 1}
@@ -193,8 +206,8 @@ def test_a_parent_msg_id_that_is_a_list_is_dropped_and_the_link_lives(
 ) -> None:
     channel, events = ready(open_channel)
 
-    kernel.publish_raw(HEADER % b"bad", b'{"msg_id": ["a", "list"]}', STREAM % b"bad")
-    kernel.publish_raw(HEADER % b"after", b'{"msg_id": "x"}', STREAM % b"after")
+    publish_raw(kernel, HEADER % b"bad", b'{"msg_id": ["a", "list"]}', STREAM % b"bad")
+    publish_raw(kernel, HEADER % b"after", b'{"msg_id": "x"}', STREAM % b"after")
 
     events.wait_text("after")
     assert "bad" not in events.texts()
@@ -215,8 +228,8 @@ def test_an_error_handling_one_message_drops_that_message_alone(
         return real(self, name, msg)
 
     monkeypatch.setattr(zmq_channel.Handshake, "on_message", fragile)
-    kernel.publish_raw(HEADER % b"boom", b"{}", STREAM % b"boom")
-    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+    publish_raw(kernel, HEADER % b"boom", b"{}", STREAM % b"boom")
+    publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
 
     events.wait_text("after")
     assert channel.dropped == {DropReason.MALFORMED: 1}
@@ -230,18 +243,11 @@ def test_floods_of_bad_messages_are_counted_per_kind_and_logged_once_each(
     channel, events = ready(open_channel)
     with caplog.at_level(logging.WARNING, logger="kernel_nvim"):
         for i in range(300):
-            kernel.publish_raw(HEADER % b"u%d" % i, b"{}", STREAM % b"unsigned", sign=False)
-            kernel.publish_raw(HEADER % b"m%d" % i, b"{}", b"[not json")
-        other = FakeKernel(key=b"another key")
-        try:
-            for i in range(300):
-                parts = [HEADER % b"s%d" % i, b"{}", b"{}", STREAM % b"forged"]
-                signature = other.session.sign(parts)
-                kernel.do(lambda p=parts, s=signature: kernel.iopub.send_multipart(
-                    [b"<IDS|MSG>", s, *p]))  # fmt: skip
-        finally:
-            other.close()
-        kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+            publish_raw(kernel, HEADER % b"u%d" % i, b"{}", STREAM % b"unsigned", signed_with=b"")
+            publish_raw(kernel, HEADER % b"m%d" % i, b"{}", b"[not json")
+            publish_raw(kernel, HEADER % b"s%d" % i, b"{}", STREAM % b"forged",
+                        signed_with=b"another key")  # fmt: skip
+        publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
         events.wait_text("after")
 
     assert channel.dropped == {
@@ -261,8 +267,8 @@ def test_a_replayed_message_is_dropped(
     channel, events = ready(open_channel)
 
     for _ in range(2):
-        kernel.publish_raw(HEADER % b"once", b"{}", STREAM % b"once")
-    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+        publish_raw(kernel, HEADER % b"once", b"{}", STREAM % b"once")
+    publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
 
     events.wait_text("after")
     assert events.texts().count("once") == 1
@@ -282,11 +288,37 @@ def test_a_sink_that_raises_does_not_stop_the_channel(
         events(batch)
 
     channel._on_events = failing_once
-    kernel.publish_raw(HEADER % b"lost", b"{}", STREAM % b"lost")
+    publish_raw(kernel, HEADER % b"lost", b"{}", STREAM % b"lost")
     assert failed.wait(5)
-    kernel.publish_raw(HEADER % b"after", b"{}", STREAM % b"after")
+    publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
 
     events.wait_text("after")
+
+
+def test_a_flood_of_large_messages_reaches_the_sink_a_megabyte_at_a_time(
+    kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
+) -> None:
+    # A batch of 500 messages, however large, waited whole in the I/O thread for the session.
+    channel, events = ready(open_channel)
+    held, release = threading.Event(), threading.Event()
+    sizes: list[int] = []
+
+    def holding(batch: list[Event]) -> None:
+        sizes.append(sum(len(e.msg["content"].get("text", "")) for e in batch if e.msg))
+        held.set()
+        release.wait(10)
+        events(batch)
+
+    channel._on_events = holding
+    publish_raw(kernel, HEADER % b"first", b"{}", STREAM % b"first")
+    assert held.wait(5)  # the I/O thread waits in the sink: what follows queues in zmq
+    big = "x" * 200_000
+    for i in range(20):
+        publish_raw(kernel, HEADER % b"big%d" % i, b"{}", STREAM % big.encode())
+    release.set()
+
+    events.wait(lambda: events.texts().count(big) == 20)
+    assert max(sizes) <= zmq_channel._Loop.MAX_BATCH_BYTES + len(big)
 
 
 # Liveness: losing the heartbeat ends nothing
@@ -303,12 +335,12 @@ def test_heartbeat_loss_is_unresponsive_and_its_return_responsive_with_nothing_l
 
     channel, events = ready(open_channel, process_gone=process_gone)
 
-    kernel.heartbeat.clear()
+    kernel.stop_heartbeat()
     events.wait_kind(EventKind.UNRESPONSIVE)
     events.wait(lambda: len(asked) >= 2)
-    kernel.publish_raw(HEADER % b"meanwhile", b"{}", STREAM % b"meanwhile")
+    publish_raw(kernel, HEADER % b"meanwhile", b"{}", STREAM % b"meanwhile")
     events.wait_text("meanwhile")
-    kernel.heartbeat.set()
+    kernel.start_heartbeat()
 
     events.wait_kind(EventKind.RESPONSIVE)
     assert EventKind.GONE not in events.kinds()
@@ -322,7 +354,7 @@ def test_a_process_proven_gone_while_unresponsive_is_gone_and_the_channel_stops(
 ) -> None:
     gone = threading.Event()
     channel, events = ready(open_channel, process_gone=gone.is_set)
-    kernel.heartbeat.clear()
+    kernel.stop_heartbeat()
     events.wait_kind(EventKind.UNRESPONSIVE)
     assert EventKind.GONE not in events.kinds()
 
@@ -337,9 +369,9 @@ def test_without_a_way_to_tell_the_process_is_gone_the_channel_waits(
     kernel: FakeKernel, open_channel: Callable[..., tuple[ZmqChannel, Events]]
 ) -> None:
     channel, events = ready(open_channel)
-    kernel.heartbeat.clear()
+    kernel.stop_heartbeat()
     events.wait_kind(EventKind.UNRESPONSIVE)
-    kernel.publish_raw(HEADER % b"later", b"{}", STREAM % b"later")
+    publish_raw(kernel, HEADER % b"later", b"{}", STREAM % b"later")
 
     events.wait_text("later")
     assert not stopped(channel)
@@ -362,7 +394,7 @@ def test_an_unanswered_interrupt_asks_the_source_to_signal(
     fallback: Callable[[], bool] | None,
     kind: EventKind,
 ) -> None:
-    kernel.answer_interrupts = False
+    kernel.unanswered.add("interrupt_request")
     channel, events = ready(open_channel, interrupt_fallback=fallback)
 
     channel.send("control", "interrupt_request", {})
@@ -398,7 +430,7 @@ def test_an_interrupt_fallback_that_raises_is_unanswered(
     def broken() -> bool:
         raise OSError("no /proc")
 
-    kernel.answer_interrupts = False
+    kernel.unanswered.add("interrupt_request")
     channel, events = ready(open_channel, interrupt_fallback=broken)
     channel.send("control", "interrupt_request", {})
 
@@ -415,7 +447,7 @@ def test_close_stops_the_thread_and_never_touches_the_kernel(
     channel.close()
 
     assert stopped(channel)
-    assert "shutdown_request" not in [m["header"]["msg_type"] for _, m in kernel.received]
+    assert "shutdown_request" not in [r.msg_type for r in kernel.requests]
     assert channel.dropped == {}
 
 
@@ -425,8 +457,7 @@ def test_the_session_never_sees_the_handshakes_own_busy_and_idle(
     channel, events = ready(open_channel)
     events.wait_reply(channel.send("shell", "execute_request", {"code": "1"}), "execute_reply")
 
-    handshake_ids = {m["header"]["msg_id"] for _, m in kernel.received
-                     if m["header"]["msg_type"] == "kernel_info_request"}  # fmt: skip
+    handshake_ids = {r.msg_id for r in kernel.requests if r.msg_type == "kernel_info_request"}
     parents = {e.msg["parent_header"].get("msg_id") for e in events.seen
                if e.kind is EventKind.MESSAGE}  # fmt: skip
     assert len(handshake_ids) >= 2  # control and shell
@@ -437,10 +468,9 @@ def test_the_session_never_sees_the_handshakes_own_busy_and_idle(
 
 
 @pytest.fixture
-def curve_kernel() -> Iterator[FakeKernel]:
-    k = FakeKernel(curve=True)
-    yield k
-    k.close()
+def curve_kernel(tmp_path: Path) -> Iterator[FakeKernel]:
+    with FakeKernel(tmp_path, key=KEY, curve=True) as k:
+        yield k
 
 
 @pytest.mark.parametrize("keys", ["keypair", "public key only"])
@@ -481,5 +511,5 @@ def test_a_curve_kernel_never_hears_a_client_without_its_keys_and_the_link_gives
         events.wait_kind(EventKind.NO_ANSWER, timeout=3.0)
     finally:
         channel.close()
-    assert curve_kernel.received == []
+    assert curve_kernel.requests == []
     assert not channel._thread.is_alive()

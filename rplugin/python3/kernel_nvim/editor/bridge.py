@@ -4,9 +4,10 @@ I/O threads only add events to the inbox and, if no flush is scheduled yet, sche
 ``nvim.async_call``: every event that arrives while the editor is busy applying the last batch
 is coalesced into the next, so a flood of output costs a handful of editor calls, not one each.
 Each flush ends in one call of ``require('kernel.output').update(u)`` per output buffer that
-changed. Every 16th such call, and every slice of a flood, is a request: the host waits for the
-editor to apply it, so output that arrives while the editor is away is merged in the inbox
-instead of piling up in a socket.
+changed. Every 16th such call, every call that brings what went unconfirmed to 256 KiB of
+text, and every slice of a flood, is a request: the host waits for the editor to apply it, so
+output that arrives while the editor is away is merged in the inbox, where lines that would be
+trimmed are dropped, instead of piling up in the pipe to an editor that does not read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 CHUNK_LINES = 2_000  # lines per editor call: about a millisecond of the editor's time
 UPDATE = "require('kernel.output').update(...)"
 UNCONFIRMED = 16  # updates sent as notifications before one that waits for the editor
+# Text sent as notifications before one that waits. What an editor that does not read has not
+# taken waits in the host's memory: 15 updates of a flood were ~5 MB, mostly lines that the
+# next updates would trim.
+UNCONFIRMED_BYTES = 256 * 1024
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Bridge:
         self._updating = False
         self._again = False
         self._unconfirmed = 0
+        self._unconfirmed_bytes = 0
 
     def sink(self, tag: object, max_lines: Callable[[], int]) -> EventSink:
         """The callback a channel's I/O thread hands its events to; ``tag`` comes back with
@@ -157,12 +163,18 @@ class Bridge:
             if head.keys() - {"name", "show", "focus"} or head.get("show"):
                 # A notification, so the host need not wait; but now and then a request, so that
                 # an editor that does not read (a long Lua loop) stops the host writing to it.
-                self._unconfirmed = (self._unconfirmed + 1) % UNCONFIRMED
-                self.nvim.exec_lua(UPDATE, head, async_=self._unconfirmed != 0)
+                self._unconfirmed += 1
+                self._unconfirmed_bytes += sum(map(len, edit.lines)) if edit is not None else 0
+                confirm = (self._unconfirmed >= UNCONFIRMED
+                           or self._unconfirmed_bytes >= UNCONFIRMED_BYTES)  # fmt: skip
+                if confirm:
+                    self._unconfirmed = self._unconfirmed_bytes = 0
+                self.nvim.exec_lua(UPDATE, head, async_=not confirm)
             return
         assert part.doc is not None
         for chunk in _slices(edit):
             self.nvim.exec_lua(UPDATE, {**head, "edit": edit_payload(chunk)})
+            self._unconfirmed = self._unconfirmed_bytes = 0  # the editor has applied them all
             head = {"name": head["name"]} if "name" in head else {}
             sent = chunk.start + len(chunk.lines)
             if chunk.replace and self._has_pending() and sent < edit.start + len(edit.lines):

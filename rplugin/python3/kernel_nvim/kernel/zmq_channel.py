@@ -153,6 +153,9 @@ class _Loop:
     """The poll loop of the I/O thread: read everything ready, act on timers, emit one batch."""
 
     MAX_PER_SOCKET = 500  # per wake-up, so that one flooding socket cannot starve the others
+    # A batch holds every message read in a wake-up until the session takes it: 500 messages of
+    # 10 kB were 10 MB at once. Past this many bytes, a socket waits for the next wake-up.
+    MAX_BATCH_BYTES = 1 << 20
 
     def __init__(self, channel: ZmqChannel, io: Sockets) -> None:
         self.channel = channel
@@ -251,11 +254,15 @@ class _Loop:
         self.io.by_name[channel].send_multipart(frames)
 
     def _read(self, name: str, sock: zmq.Socket[Any], batch: list[Event]) -> None:
+        size = 0
         for _ in range(self.MAX_PER_SOCKET):
+            if size > self.MAX_BATCH_BYTES:
+                return  # the poller still finds it ready: the rest comes in the next batch
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
+            size += sum(map(len, frames))
             try:
                 self._dispatch(name, self.session.deserialize(frames), batch)
             except InvalidMessage as e:  # unsigned, wrongly signed, replayed or malformed

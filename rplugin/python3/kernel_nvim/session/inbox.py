@@ -7,12 +7,19 @@ the editor is away. Output that a ``clear_output`` of its execution clears is dr
 the clear takes effect (at once, or with ``wait`` when the next output comes), so an animation
 redrawn thousands of times waits as its last frame.
 
+The texts wait as they came and are dropped whole from the front; they are joined, and the
+first one cut, only when the run is handed over. Joining the whole run into one string and
+slicing its tail, each time it held twice the cap, made strings of megabytes over and over
+during a flood, and the allocator kept what they had taken: the host grew ~10 MB more a flood.
+
 Text that moves the cursor up (progress bars redrawing their lines) is cut where its moves up
-and down cancel out, so that what is kept starts on the line where the run started.
+and down cancel out, so that what is kept starts on the line where the run started: finding
+that place needs the run as one text, so such a run is still joined and cut as a whole.
 """
 
 from __future__ import annotations
 
+import collections
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,31 +34,69 @@ _VERTICAL = re.compile("\n|\x1b\\[([0-9]*)([ABEF])")
 
 @dataclass
 class StreamRun:
-    """Consecutive stream messages of one execution and stream name, not yet handled."""
+    """Consecutive stream messages of one execution and stream name, not yet handled.
+
+    A text that more than ``max_lines`` lines follow could only be trimmed from the output: it
+    is dropped, and the colours it set are kept for what follows. The first text kept is cut
+    once more than half of its lines are such lines, so what waits is never more than the cap
+    and half a message."""
 
     event: Event  # the first of them
-    parts: list[str] = field(default_factory=list)
+    max_lines: int
+    parts: collections.deque[str] = field(default_factory=collections.deque)
+    counts: collections.deque[int] = field(default_factory=collections.deque)  # their newlines
     newlines: int = 0
-    moves_up: bool = False
+    colours: str = ""  # the SGR codes in force where the first part starts
+    moves_up: bool = False  # cut as a whole, where the cursor's moves cancel out
 
     def key(self) -> tuple[Any, ...] | None:
         return _stream_key(self.event)
 
     def add(self, text: str, max_lines: int) -> None:
-        self.parts.append(text)
-        self.newlines += text.count("\n")
+        self.max_lines = max_lines
         self.moves_up = self.moves_up or ("\x1b[" in text and _UP.search(text) is not None)
-        if self.newlines > 2 * max_lines:  # amortized: cut once the run holds twice the cap
-            self.parts = [_tail(self.text(), max_lines, self.moves_up)]
-            self.newlines = self.parts[0].count("\n")
+        self.parts.append(text)
+        self.counts.append(text.count("\n"))
+        self.newlines += self.counts[-1]
+        if self.moves_up:
+            if self.newlines > 2 * max_lines:  # amortized: cut once the run holds twice the cap
+                self._cut_whole()
+            return
+        while len(self.parts) > 1 and self.newlines - self.counts[0] > max_lines:
+            self.newlines -= self.counts.popleft()
+            self.colours = _colours_after(self.colours, self.parts.popleft())
+        if 2 * (self.newlines - max_lines) > self.counts[0]:
+            self._cut_first()
 
     def text(self) -> str:
-        return "".join(self.parts)
+        """The last ``max_lines`` lines and the open one, in the colours in force (a run that
+        moves up: at most twice as many, from where its moves cancel out)."""
+        if not self.moves_up:
+            self._cut_first()
+        return self.colours + "".join(self.parts)
 
     def merged(self) -> Event:
         msg = self.event.msg
         content = {**msg["content"], "text": self.text()}
         return Event(EventKind.MESSAGE, self.event.channel, {**msg, "content": content})
+
+    def _cut_whole(self) -> None:
+        tail = _tail(self.colours + "".join(self.parts), self.max_lines, True)
+        self.parts, self.colours = collections.deque([tail]), ""
+        self.counts = collections.deque([tail.count("\n")])
+        self.newlines = self.counts[0]
+
+    def _cut_first(self) -> None:
+        """Drop the lines of the first part that more than ``max_lines`` lines follow."""
+        excess = self.newlines - self.max_lines
+        if excess <= 0:
+            return
+        first = self.parts[0]
+        cut = _after_newline(first, excess, self.counts[0])
+        self.colours = _colours_after(self.colours, first[:cut])
+        self.parts[0] = first[cut:]
+        self.counts[0] -= excess
+        self.newlines -= excess
 
 
 class Inbox:
@@ -69,12 +114,10 @@ class Inbox:
             return
         last = self.items[-1] if self.items else None
         run = last[1] if last is not None and last[0] is tag else None
-        if isinstance(run, StreamRun) and run.key() == key:
-            run.add(event.msg["content"]["text"], max_lines)
-            return
-        run = StreamRun(event)
+        if not isinstance(run, StreamRun) or run.key() != key:
+            run = StreamRun(event, max_lines)
+            self.items.append((tag, run))
         run.add(event.msg["content"]["text"], max_lines)
-        self.items.append((tag, run))
 
     def take(self) -> list[tuple[object, Event]]:
         items, self.items = self.items, []
@@ -174,3 +217,33 @@ def _level_cut(text: str, cut: int, max_lines: int) -> int:
 def _rows(digits: str) -> int:
     digits = digits.lstrip("0")  # and a count of thousands of digits is no reason to parse it
     return 1 if not digits else int(digits) if len(digits) <= 6 else 999_999
+
+
+def _colours_after(colours: str, dropped: str) -> str:
+    """The SGR codes in force after ``colours`` then ``dropped``: those since the last reset.
+    A code set again counts once, where it was set last (an SGR code sets attributes to fixed
+    values, so setting it earlier too changes nothing): repeating colours keeps a few codes."""
+    reset = max(dropped.rfind(r) for r in _RESETS)
+    if reset < 0 and "\x1b[" not in dropped:
+        return colours
+    codes = (
+        _SGR.findall(dropped[reset:])
+        if reset >= 0
+        else [*_SGR.findall(colours), *_SGR.findall(dropped)]
+    )
+    last = {code: i for i, code in enumerate(codes)}
+    return "".join(code for i, code in enumerate(codes) if last[code] == i)
+
+
+def _after_newline(text: str, k: int, newlines: int) -> int:
+    """The index just past the ``k``-th of the ``newlines`` newlines of ``text``, found from
+    the nearer end."""
+    if k <= newlines - k:
+        cut = -1
+        for _ in range(k):
+            cut = text.find("\n", cut + 1)
+        return cut + 1
+    cut = len(text)
+    for _ in range(newlines - k + 1):
+        cut = text.rfind("\n", 0, cut)
+    return cut + 1
