@@ -290,7 +290,7 @@ end
 -- lua/kernel/media.lua (snacks.nvim, else a loaded image.nvim, else half blocks).
 function H.check_images(report)
   start('Images')
-  local terminal = H.terminal()
+  local terminal = require('kernel.media').terminal()
   local snacks, snacks_shows = H.snacks_images(terminal)
   local image_nvim, image_nvim_shows = H.image_nvim_images(terminal)
   local blocks, blocks_draw = H.blocks_images(report)
@@ -310,16 +310,6 @@ function H.check_images(report)
   if usable[choice] == false then
     warn(string.format("g:kernel_image = '%s' cannot show images here (see above)", choice))
   end
-end
-
--- Images need a terminal to show them: not a headless Neovim, nor (for these plugins) a GUI.
-function H.terminal()
-  for _, ui in ipairs(vim.api.nvim_list_uis()) do
-    if (ui.term_name or '') ~= '' then
-      return true
-    end
-  end
-  return false
 end
 
 function H.installed(module)

@@ -100,6 +100,18 @@ function M.open(o)
   end)
 end
 
+--- Whether a terminal shows this Neovim: images need one (not a headless Neovim, nor, for
+--- these plugins, a GUI).
+---@return boolean
+function M.terminal()
+  for _, ui in ipairs(api.nvim_list_uis()) do
+    if (ui.term_name or '') ~= '' then
+      return true
+    end
+  end
+  return false
+end
+
 -- Helper data ================================================================
 H.choices = { auto = true, snacks = true, ['image.nvim'] = true, blocks = true, none = true }
 H.placed = {} -- buffer -> { {anchor = extmark id in M.ns, close = function, closed}, ... }
@@ -142,16 +154,6 @@ function H.provider(choice)
   end
 end
 
--- Images need a terminal to show them: not a headless Neovim, nor (for these plugins) a GUI.
-function H.terminal()
-  for _, ui in ipairs(api.nvim_list_uis()) do
-    if (ui.term_name or '') ~= '' then
-      return true
-    end
-  end
-  return false
-end
-
 -- snacks.nvim: installed, shown in a terminal, and the terminal answers that it shows images.
 -- Its own check asks the terminal and waits up to a second for the answer; asked here without
 -- a callback, it would block the editor that long. Asked once; a UI may attach later, so "no
@@ -162,7 +164,7 @@ function H.snacks(forced)
   end
   local installed, snacks = pcall(require, 'snacks')
   local why = not installed and 'snacks.nvim is not installed'
-    or not H.terminal() and 'no terminal shows this Neovim'
+    or not M.terminal() and 'no terminal shows this Neovim'
   if why then
     if not installed then
       H.snacks_state = false -- for good; "no terminal" may change
@@ -190,7 +192,7 @@ function H.image_nvim(forced)
     return false -- and said so when it was found out
   end
   local why = not pcall(require, 'image') and 'image.nvim is not installed'
-    or not H.terminal() and 'no terminal shows this Neovim'
+    or not M.terminal() and 'no terminal shows this Neovim'
   if why then
     if forced then
       H.say(string.format("g:kernel_image is 'image.nvim', but %s: %s", why, H.fallback()))
