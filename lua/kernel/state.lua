@@ -3,7 +3,8 @@
 -- `g:kernel_state` holds what the host last said (editor/protocol.py's StatePayload), or what a
 -- command of the editor set at once, before the host heard of it (:KernelConnect,
 -- :KernelDisconnect, :KernelStart). Maps and statuslines read its keys; nothing parses its `text`.
---   state   disconnected | starting | connecting | idle | busy | restarted | unresponsive | dead
+--   state   disconnected | starting | connecting | idle | busy | restarted | unresponsive |
+--           reconnecting | dead
 --   name    the kernel's short name (kernel-6759), '' when not known
 --   buffer  the linked kernel's output buffer (kernel://kernel-6759.json), '' when none
 --   busy    '' | 'ours' (code sent from here runs) | 'other' (only other clients' code)

@@ -13,6 +13,7 @@ from .editor.protocol import PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
 from .lifecycle import Lifecycle
+from .remote import Remote
 from .media.gallery import NOTHING_TO_OPEN, Gallery
 from .media.worker import Done
 from .session import kernel_list
@@ -47,19 +48,24 @@ class App:
         self._pick: PickPayload | None = None  # the picker, for the next update
         self._expiry: float | None = None  # when the next request the user waits for runs out
         self.lifecycle = Lifecycle(self)  # kernels of our own: :KernelStart, restart, shutdown
+        self.remote = Remote(self)  # kernels elsewhere: over ssh, behind a Jupyter Server
 
     # Commands that need no linked kernel.
 
     def connect(self, target: str, cwd: str, everything: bool = False) -> None:
         """:KernelConnect [target]: without one, the one running kernel, or a picker of them
         (``everything``, the !: the picker always, with the files of stopped kernels too)."""
-        from .kernel.sources import existing
+        from .kernel.sources import existing, targets
 
         self._shown_state = None  # the editor said "connecting" on its own: say it all again
         if not target.strip():
             self._choose(bool(everything), ":KernelConnect", direct=not everything)
-            return
-        self._link(existing.resolve_connection_file(target, cwd))
+        elif targets.is_server_url(target):
+            self.remote.servers().connect(target.strip(), bool(everything))
+        elif (host := targets.ssh_target(target, cwd)) is not None:
+            self.remote.tunnels().connect(host, bool(everything))
+        else:
+            self._link(existing.resolve_connection_file(target, cwd))
 
     def _link(self, path: str) -> None:
         from .kernel.sources import existing

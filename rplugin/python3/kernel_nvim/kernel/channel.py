@@ -23,6 +23,10 @@ class EventKind(enum.Enum):
     MESSAGE = "message"  # msg arrived on `channel` (shell, iopub, stdin, control), signed and valid
     UNRESPONSIVE = "unresponsive"  # the liveness check (heartbeat) stopped answering
     RESPONSIVE = "responsive"  # it answers again after UNRESPONSIVE
+    # The transport dropped (an ssh tunnel, a server's websocket; text: why) and is being made
+    # again; RECONNECTED: it is back, and what the kernel sent meanwhile follows if it was kept.
+    RECONNECTING = "reconnecting"
+    RECONNECTED = "reconnected"
     GONE = "gone"  # the kernel's process is proven gone; the channel has stopped
     # An interrupt's grace is over (text: the interrupt_request's msg_id). ANSWERED: its reply
     # came, and the session can tell whether the code stopped; else SIGNALLED: SIGINT was sent

@@ -107,14 +107,14 @@ class KernelSession:
             self._on_ready(event.msg)
         elif kind in (EventKind.NO_ANSWER, EventKind.FAILED):
             self._on_failed(event)
-        elif kind is EventKind.UNRESPONSIVE:
-            if self.status.live:
-                self.status.unresponsive()
-                self.say(f"{self.short} does not answer: output will follow if it comes back", WARN)
-        elif kind is EventKind.RESPONSIVE:
-            if self.status.linked is KernelState.UNRESPONSIVE:
-                self.status.responsive()
-                self.say(f"{self.short} answers again")
+        elif kind is EventKind.UNRESPONSIVE and self.status.unresponsive():
+            self.say(f"{self.short} does not answer: output will follow if it comes back", WARN)
+        elif kind is EventKind.RESPONSIVE and self.status.responsive():
+            self.say(f"{self.short} answers again")
+        elif kind is EventKind.RECONNECTING and self.status.reconnecting():
+            self.say(f"{self.short}: connection lost ({event.text}); reconnecting", WARN)
+        elif kind is EventKind.RECONNECTED and self.status.reconnected():
+            self.say(f"{self.short}: reconnected")
         elif kind is EventKind.GONE:
             self.gone(
                 "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"

@@ -20,6 +20,7 @@ class KernelState(enum.Enum):
     BUSY = "busy"
     RESTARTED = "restarted"  # idle, and its variables are gone: until the next run
     UNRESPONSIVE = "unresponsive"  # linked, but its heartbeat stopped: output may still come
+    RECONNECTING = "reconnecting"  # the way to it (tunnel, websocket) dropped: being made again
     DEAD = "dead"  # its process is gone, or it was shut down
 
 
@@ -82,13 +83,36 @@ class KernelStatus:
         self.linked = KernelState.DEAD
         self._clear_busy()
 
-    def unresponsive(self) -> None:
-        if self.linked in LIVE:
+    def unresponsive(self) -> bool:
+        """Its heartbeat stopped; whether that is news."""
+        if self.status_is(*LIVE):
             self.linked = KernelState.UNRESPONSIVE
+            return True
+        return False
 
-    def responsive(self) -> None:
-        if self.linked is KernelState.UNRESPONSIVE:
+    def responsive(self) -> bool:
+        if self.status_is(KernelState.UNRESPONSIVE):
             self.linked = KernelState.IDLE
+            return True
+        return False
+
+    def status_is(self, *states: KernelState) -> bool:
+        """Whether the link's state (busy aside) is one of ``states``."""
+        return self.linked in states
+
+    def reconnecting(self) -> bool:
+        """The transport dropped; whether that is news. Busy stays as it was: the kernel's
+        status messages of the meantime follow once it is back, if they were kept."""
+        if self.status_is(*LIVE, KernelState.UNRESPONSIVE):
+            self.linked = KernelState.RECONNECTING
+            return True
+        return False
+
+    def reconnected(self) -> bool:
+        if self.status_is(KernelState.RECONNECTING):
+            self.linked = KernelState.IDLE
+            return True
+        return False
 
     def back(self) -> None:
         """The kernel we restarted answers, though no message of it showed a new session."""
