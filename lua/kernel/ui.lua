@@ -120,8 +120,9 @@ function H.history(h)
   api.nvim_win_set_cursor(0, { #lines, 0 })
 end
 
--- :KernelConnect without a name, :KernelList: the kernels, one line each, through vim.ui.select
--- (a picker plugin's, if one replaced it). The choice connects as `:KernelConnect {file}` would.
+-- :KernelConnect without a name, :KernelList, :KernelConnect {server}: the kernels, one line
+-- each, through vim.ui.select (a picker plugin's, if one replaced it). The choice connects as
+-- `:KernelConnect {target}` would; a server's "new" lines start as `:KernelStart {target}`.
 function H.pick(p)
   vim.ui.select(p.items, {
     prompt = p.prompt,
@@ -130,7 +131,9 @@ function H.pick(p)
       return item.label
     end,
   }, function(item)
-    if item then
+    if item and item.command == 'start' then
+      vim.fn['kernel#start'](item.target)
+    elseif item then
       vim.fn['kernel#connect'](item.target)
     end
   end)

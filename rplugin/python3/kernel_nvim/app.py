@@ -5,22 +5,26 @@ editor session; at most one of them is linked at a time.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .editor.bridge import Bridge, Part
-from .editor.protocol import PickPayload, StatePayload, Update, Where
+from .editor.protocol import Ask, PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
 from .lifecycle import Lifecycle
-from .remote import Remote
 from .media.gallery import NOTHING_TO_OPEN, Gallery
 from .media.worker import Done
+from .remote import Remote
 from .session import kernel_list
-from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
+from .session.kernel_session import ERROR, SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
 from .session.source import KernelSource
 from .session.state import KernelState
+
+log = logging.getLogger(__name__)
 
 DISCONNECTED: StatePayload = {"state": KernelState.DISCONNECTED.value, "name": "", "buffer": "",
                               "busy": "", "text": "disconnected"}  # fmt: skip
@@ -46,6 +50,7 @@ class App:
         self._shown_linked = ""
         self._ticking = False
         self._pick: PickPayload | None = None  # the picker, for the next update
+        self._asks: list[Ask] = []  # what the host itself asks the user (a server's token)
         self._expiry: float | None = None  # when the next request the user waits for runs out
         self.lifecycle = Lifecycle(self)  # kernels of our own: :KernelStart, restart, shutdown
         self.remote = Remote(self)  # kernels elsewhere: over ssh, behind a Jupyter Server
@@ -141,7 +146,11 @@ class App:
             session.jump(row)
 
     def input_reply(self, request_id: str, value: str | None) -> None:
-        if self.active is not None:
+        from .servers import TOKEN_ASK
+
+        if isinstance(request_id, str) and request_id.startswith(TOKEN_ASK):
+            self.remote.servers().token_reply(request_id, value)
+        elif self.active is not None:
             self.active.input_reply(request_id, value)
 
     def complete(self, line: str, col: int, where: Where) -> None:
@@ -182,8 +191,39 @@ class App:
     def say(self, text: str, level: int) -> None:
         self.messages.append((f"[kernel] {text}", level))
 
+    def offer(self, pick: PickPayload) -> None:
+        """Have the editor show a picker whose choice is :KernelConnect (or :KernelStart)."""
+        self._pick = pick
+
+    def ask(self, ask: Ask) -> None:
+        """Ask the user something only the host needs (a token); answered as input_reply."""
+        self._asks.append(ask)
+
+    def resettle(self) -> None:
+        """The editor showed a state of its own ("connecting"): send the true one again."""
+        self._shown_state = None
+
     def update(self) -> None:
         self.bridge.update()
+
+    def later(self, func: Callable[..., None]) -> Callable[..., None]:
+        """``func``, called from another thread (a source's, a REST call's), runs on the host's
+        main thread; what it says reaches the editor, and its failure is one line."""
+
+        def soon(*args: Any) -> None:
+            self.bridge.call_soon(lambda: self._run_later(func, *args))
+
+        return soon
+
+    def _run_later(self, func: Callable[..., None], *args: Any) -> None:
+        try:
+            func(*args)
+        except KernelError as e:
+            self.say(str(e), ERROR)
+        except Exception as e:  # never a traceback: one line, and the log
+            log.exception("kernel.nvim: news from another thread failed")
+            self.say(f"internal error ({type(e).__name__}); details in the log", ERROR)
+        self.update()
 
     # Choosing a kernel: :KernelConnect without a target, :KernelList.
 
@@ -284,6 +324,8 @@ class App:
         self._shown_linked = linked
         if self._pick is not None:
             head["pick"], self._pick = self._pick, None
+        if self._asks:
+            head["asks"], self._asks = [*head.get("asks", []), *self._asks], []
         messages = [m for s in self.sessions.values() for m in s.messages] + self.messages
         if messages:
             head["messages"] = messages

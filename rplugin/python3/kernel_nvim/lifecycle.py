@@ -3,7 +3,7 @@
 
 Everything slow (running pythons to see which has ipykernel, importing jupyter_client, starting
 and stopping processes) happens in the sources' threads; what they did comes back here on the
-host's main thread (``_later``), where the session is told. Restart and shutdown are asked of
+host's main thread (``App.later``), where the session is told. Restart and shutdown are asked of
 the kernel's source, whatever it is: one we did not start says why not.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,8 +57,12 @@ class Lifecycle:
 
     def start(self, target: str, where: Any = None) -> None:
         """:KernelStart [kernelspec]: without one, the picker (its lines are gathered aside)."""
+        from .kernel.sources.targets import is_server_url
+
         place = Where.from_editor(where)
-        if not isinstance(target, str) or not target.strip():
+        if isinstance(target, str) and is_server_url(target):
+            self.app.remote.servers().start(target.strip())
+        elif not isinstance(target, str) or not target.strip():
             self._gather(place)
         else:
             self._start(target.strip(), place)
@@ -74,13 +77,15 @@ class Lifecycle:
         session = self._linked()
         was_dead = session.status.linked is KernelState.DEAD
         busy = session.status.state is KernelState.BUSY
-        session.source.restart(busy, self._later(lambda p: self._restarted(session, p, was_dead)))
+        session.source.restart(
+            busy, self.app.later(lambda p: self._restarted(session, p, was_dead))
+        )
         session.restarting()
 
     def shutdown(self, force: int = 0) -> None:
         session = self._linked()
         assert session.channel is not None
-        done = self._later(lambda problem: self._shut_down(session, problem))
+        done = self.app.later(lambda problem: self._shut_down(session, problem))
         session.source.shutdown(session.channel, bool(force), done)
 
     def exit(self) -> None:
@@ -112,7 +117,7 @@ class Lifecycle:
         if self._gathering:
             return  # the picker is on its way
         self._gathering = True
-        offer = self._later(lambda found, problem: self._offer(found, problem, where))
+        offer = self.app.later(lambda found, problem: self._offer(found, problem, where))
         choices.gather_aside(where.file, where.cwd, where.filetype, offer)
 
     def _offer(self, found: list[Choice], problem: str, where: Where) -> None:
@@ -139,8 +144,8 @@ class Lifecycle:
         session.starting()
         source.start(
             self.app.options.keep_started,
-            self._later(lambda problem: self._launched(session, source, problem)),
-            self._later(lambda how, tail: self._exited(session, source, how, tail)),
+            self.app.later(lambda problem: self._launched(session, source, problem)),
+            self.app.later(lambda how, tail: self._exited(session, source, how, tail)),
         )
 
     def _launched(self, session: KernelSession, source: ManagedSource, problem: str) -> None:
@@ -192,19 +197,3 @@ class Lifecycle:
         if session.channel is not None:
             session.unlink()
             self.app.forget_link(session)
-
-    def _later(self, func: Callable[..., None]) -> Callable[..., None]:
-        """``func``, called from a source's thread, runs on the host's main thread."""
-
-        def soon(*args: Any) -> None:
-            self.app.bridge.call_soon(lambda: self._run(func, *args))
-
-        return soon
-
-    def _run(self, func: Callable[..., None], *args: Any) -> None:
-        try:
-            func(*args)
-        except Exception as e:  # never a traceback: one line, and the log
-            log.exception("kernel.nvim: a kernel's news failed")
-            self.app.say(f"internal error ({type(e).__name__}); details in the log", ERROR)
-        self.app.update()

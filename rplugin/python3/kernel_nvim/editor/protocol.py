@@ -118,9 +118,13 @@ class OpenPayload(TypedDict, total=False):
     filetype: str  # ... and its filetype (json, markdown, tex)
 
 
-class PickItem(TypedDict):
-    target: str  # the kernel's connection file: chosen, it is :KernelConnect's argument
+class _PickLine(TypedDict):
+    target: str  # the kernel's connection file or URL: chosen, it is :KernelConnect's argument
     label: str  # the line shown (kernel_list.items): name, language, pid, cwd, age, flags
+
+
+class PickItem(_PickLine, total=False):
+    command: str  # "start": chosen, the target is :KernelStart's argument instead
 
 
 class PickPayload(TypedDict):

@@ -130,25 +130,7 @@ class Session:
             raise _malformed("too few frames")
         signature, *parts = frames[start : start + 5]
         self._check(signature, parts)
-        try:
-            header, parent, metadata, content = (_unpack(p) for p in parts)
-        except InvalidMessage:
-            raise
-        except Exception:  # the promise is "only InvalidMessage", whatever a message holds
-            raise _malformed("a part cannot be parsed") from None
-        _check_header(header)
-        parent = _checked_parent(parent)
-        if not isinstance(content, dict):
-            raise _malformed("content is not an object")
-        return {
-            "header": header,
-            "msg_id": header["msg_id"],
-            "msg_type": header["msg_type"],
-            "parent_header": parent,
-            "metadata": metadata if isinstance(metadata, dict) else {},
-            "content": content,
-            "buffers": frames[start + 5 :],
-        }
+        return parse_parts(parts, frames[start + 5 :])
 
     def _sign(self, parts: list[bytes]) -> bytes:
         if self._digest is None:
@@ -171,6 +153,50 @@ class Session:
         self._seen_order.append(signature)
         if len(self._seen_order) > self.REPLAY_MEMORY:
             self._seen.discard(self._seen_order.popleft())
+
+
+def parse_parts(parts: list[bytes], buffers: list[bytes]) -> Message:
+    """The message of its four JSON parts (header, parent_header, metadata, content), which a
+    transport has authenticated (a signature here, a server's websocket), or InvalidMessage."""
+    try:
+        header, parent, metadata, content = (_unpack(p) for p in parts)
+    except InvalidMessage:
+        raise
+    except Exception:  # the promise is "only InvalidMessage", whatever a message holds
+        raise _malformed("a part cannot be parsed") from None
+    return parse_object({"header": header, "parent_header": parent, "metadata": metadata,
+                         "content": content}, buffers)  # fmt: skip
+
+
+def parse_object(value: Any, buffers: list[bytes]) -> Message:
+    """The message of a JSON object parsed with :func:`unpack` (a websocket's JSON form)."""
+    if not isinstance(value, dict):
+        raise _malformed("message is not an object")
+    header: Any = value.get("header")
+    content, metadata = value.get("content"), value.get("metadata")
+    _check_header(header)
+    parent = _checked_parent(value.get("parent_header"))
+    if not isinstance(content, dict):
+        raise _malformed("content is not an object")
+    return {
+        "header": header,
+        "msg_id": header["msg_id"],
+        "msg_type": header["msg_type"],
+        "parent_header": parent,
+        "metadata": metadata if isinstance(metadata, dict) else {},
+        "content": content,
+        "buffers": buffers,
+    }
+
+
+def pack(obj: Any) -> bytes:
+    """JSON bytes as every part on the wire is written."""
+    return _pack(obj)
+
+
+def unpack(data: bytes) -> Any:
+    """JSON bytes as every part is read: InvalidMessage for anything a kernel should not send."""
+    return _unpack(data)
 
 
 def _check_header(header: Any) -> None:

@@ -115,10 +115,9 @@ class KernelSession:
             self.say(f"{self.short}: connection lost ({event.text}); reconnecting", WARN)
         elif kind is EventKind.RECONNECTED and self.status.reconnected():
             self.say(f"{self.short}: reconnected")
-        elif kind is EventKind.GONE:
-            self.gone(
-                "no reply: the kernel died", f"{self.short} stopped answering: the kernel died"
-            )
+        elif kind is EventKind.GONE:  # text: why, when the channel knows (a server says so)
+            self.gone("no reply: the kernel died",
+                      event.text or f"{self.short} stopped answering: the kernel died")  # fmt: skip
         elif kind in _INTERRUPT_ENDS:
             self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
 

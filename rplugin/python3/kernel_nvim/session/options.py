@@ -6,7 +6,7 @@ variable in the middle of a command: such a call would let pynvim run the next c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..output.render.mime import DEFAULT_PREFERENCE
@@ -36,6 +36,8 @@ class Options:
     image_columns: int = IMAGE_COLUMNS
     inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
     keep_started: bool = False  # g:kernel_keep_started: kernels we started outlive Neovim
+    # g:kernel_servers: (URL prefix, token, CA bundle) of each server configured; never shown.
+    servers: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -61,6 +63,7 @@ class Options:
             image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
             inline=values.get("inline", 0) == 1,
             keep_started=values.get("keep_started", 0) == 1,
+            servers=_servers(values.get("servers")),
         )
 
 
@@ -69,3 +72,17 @@ def _count(value: Any, default: int, most: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return default
     return min(value, most)
+
+
+def _servers(value: Any) -> tuple[tuple[str, str, str], ...]:
+    """g:kernel_servers: {url: {token = ..., ca = ...}}, longest URL first (the most precise)."""
+    if not isinstance(value, dict):
+        return ()
+    found = []
+    for url, entry in value.items():
+        entry = entry if isinstance(entry, dict) else {}
+        token, ca = entry.get("token", ""), entry.get("ca", "")
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            found.append((url, token if isinstance(token, str) else "",
+                          ca if isinstance(ca, str) else ""))  # fmt: skip
+    return tuple(sorted(found, key=lambda s: -len(s[0])))

@@ -1,0 +1,411 @@
+"""The channel to a kernel behind a Jupyter Server: its ``/api/kernels/{id}/channels`` websocket.
+
+One I/O thread owns the websocket (websocket-client, imported in that thread only) and waits on
+it and on a wake-up socket with ``select``; the session hands it messages through a queue and
+gets back batches of :class:`Event`, as from the zmq channel. All four channels share the one
+websocket, in the ``v1.kernel.websocket.jupyter.org`` form when the server offers it, else in
+the legacy JSON form (``ws_frames``). The server signs for us: our messages carry no signature.
+
+Liveness: a websocket ping every ``hb_interval``; no pong within ``hb_timeout`` is
+UNRESPONSIVE (the server, or the way to it, does not answer). When the websocket drops, the
+channel says RECONNECTING and connects again with the same ``session_id``, so that a Jupyter
+Server replays what the kernel said meanwhile; what the user sends waits, in order, and goes
+once it is back (RECONNECTED). A server that no longer has the kernel (404) ends the link as
+GONE; a refused token as FAILED; a server that stays away past ``reconnect_for`` as FAILED.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import ws_frames
+from .channel import Channel, Event, EventKind, EventSink, Message
+from .liveness import DropLog, Handshake, Heartbeat, Liveness, Step
+from .wire import InvalidMessage, Session
+
+if TYPE_CHECKING:
+    from .zmq_channel import Timing
+
+log = logging.getLogger(__name__)
+
+MISSING = "websocket-client"  # the package a server's kernels need (pip name)
+RECONNECT_FOR = 120.0  # seconds a dropped websocket is tried again before the link ends
+BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between tries, the last one repeated
+
+
+@dataclass(frozen=True)
+class WsEndpoint:
+    """Where a server's kernel websocket is and how to be let in; the token stays out of repr."""
+
+    url: str  # ws(s)://host:port/base/api/kernels/{id}/channels?session_id=...
+    shown: str  # the server, for messages: https://host:port/base/
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # Authorization: token
+    ca_file: str = ""  # a CA bundle to trust besides the system's
+
+
+class Refused(Exception):
+    """The server answered the websocket's upgrade with an HTTP error: ``status``."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class WsChannel:
+    """A :class:`~kernel_nvim.kernel.channel.Channel` over a Jupyter Server's websocket."""
+
+    MAX_PER_WAKE = 500
+    MAX_BATCH_BYTES = 1 << 20
+
+    def __init__(self, endpoint: WsEndpoint, session_id: str, on_events: EventSink,
+                 timing: Timing | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 reconnect_for: float = RECONNECT_FOR) -> None:  # fmt: skip
+        from .zmq_channel import Timing
+
+        self.endpoint = endpoint
+        self.timing = timing or Timing()
+        self.clock = clock
+        self.reconnect_for = reconnect_for
+        self.session = Session(b"", username="kernel.nvim")
+        self.session.session = session_id
+        self.drops = DropLog(self.timing.drop_log_interval)
+        self.protocol = ""  # the subprotocol the server chose: ws_frames.V1, or "" (JSON)
+        self.stopping = False
+        self._on_events = on_events
+        self._commands: collections.deque[tuple[str, Message]] = collections.deque()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._run, name="kernel.nvim ws I/O", daemon=True)
+
+    @property
+    def session_id(self) -> str:
+        return self.session.session
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def send(
+        self, channel: str, msg_type: str, content: Message, parent: Message | None = None
+    ) -> str:
+        if channel not in ws_frames.CHANNELS:
+            raise ValueError(f"no channel {channel!r}")
+        msg = self.session.msg(msg_type, content, parent=parent)
+        self._command(channel, msg)
+        return str(msg["header"]["msg_id"])
+
+    def close(self) -> None:
+        """Stop the thread and close the websocket. Never stops the kernel."""
+        if self._wake_w.fileno() < 0:
+            return
+        self.stopping = True
+        self._command("stop", {})
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        self._wake_w.close()
+
+    def emit(self, batch: list[Event]) -> None:
+        try:
+            self._on_events(batch)
+        except Exception:  # the session's bug must not end the link
+            log.exception("kernel.nvim: the session failed to take events")
+
+    def _command(self, channel: str, msg: Message) -> None:
+        self._commands.append((channel, msg))
+        with contextlib.suppress(OSError):  # full (it drains anyway) or closed (stopped)
+            self._wake_w.send(b"\0")
+
+    def _run(self) -> None:  # the I/O thread
+        try:
+            _Loop(self).run()
+        except Exception as e:
+            log.exception("kernel.nvim: websocket I/O thread failed")
+            self.emit([Event(EventKind.FAILED, text=f"internal error ({type(e).__name__})")])
+        finally:
+            self.drops.flush(float("inf"))
+            self._wake_r.close()
+
+
+class _Loop:
+    def __init__(self, channel: WsChannel) -> None:
+        self.channel = channel
+        self.clock = channel.clock
+        self.timing = channel.timing
+        now = self.clock()
+        self.handshake = Handshake(now, self.timing.handshake)
+        self.heartbeat = Heartbeat(now, self.timing.hb_interval, self.timing.hb_timeout)
+        self.ws: Any = None
+        self.lost_since: float | None = None  # the websocket dropped then: tries since
+        self.tries = 0
+        self.next_try = 0.0
+
+    def run(self) -> None:
+        try:
+            import websocket  # noqa: F401  (websocket-client)
+        except ImportError:
+            self._end(EventKind.FAILED, f"a Jupyter Server's kernels need {MISSING} in the "
+                                        f"python3 host: pip install {MISSING}")  # fmt: skip
+            return
+        problem = self._connect()
+        if problem is not None:
+            self._end(*problem)
+            return
+        self._ask_info()
+        while not self.channel.stopping:
+            batch: list[Event] = []
+            readable = self._wait()
+            if self.channel._wake_r in readable:
+                self._drain_wake()
+                self._run_commands()
+            if self.ws is not None and (self.ws.sock in readable or self._pending()):
+                self._read(batch)
+            self._on_timers(batch)
+            if batch:
+                self.channel.emit(batch)
+        self._close_ws()
+
+    # Connecting.
+
+    def _connect(self) -> tuple[EventKind, str] | None:
+        """Open the websocket; None when it is open, else how the link ends and why."""
+        import ssl
+
+        import websocket
+
+        endpoint = self.channel.endpoint
+        sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
+        if endpoint.ca_file:
+            sslopt["ca_certs"] = endpoint.ca_file
+        try:
+            self.ws = websocket.create_connection(
+                endpoint.url, header=dict(endpoint.headers), subprotocols=[ws_frames.V1],
+                sslopt=sslopt, timeout=10, skip_utf8_validation=True, enable_multithread=False,
+            )  # fmt: skip
+        except websocket.WebSocketBadStatusException as e:
+            return _refused(e.status_code, endpoint.shown)
+        except ssl.SSLCertVerificationError as e:
+            return EventKind.FAILED, _untrusted(endpoint.shown, e)
+        except (OSError, websocket.WebSocketException) as e:
+            return EventKind.FAILED, f"cannot reach {endpoint.shown}: {_why(e)}"
+        self.channel.protocol = self.ws.getsubprotocol() or ""
+        return None
+
+    def _wait(self) -> list[Any]:
+        timeout = 0.0 if self._pending() else max(0.0, self._next_deadline() - self.clock())
+        watched = [self.channel._wake_r] + ([self.ws.sock] if self.ws is not None else [])
+        readable, _, _ = select.select(watched, [], [], timeout)
+        return readable
+
+    def _pending(self) -> bool:
+        sock = self.ws.sock if self.ws is not None else None
+        return bool(sock is not None and hasattr(sock, "pending") and sock.pending())
+
+    def _next_deadline(self) -> float:
+        if self.ws is None:
+            return self.next_try
+        deadlines = [self.heartbeat.next_deadline(), self.handshake.next_deadline(),
+                     self.channel.drops.next_deadline()]  # fmt: skip
+        return min(d for d in deadlines if d is not None)
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            while self.channel._wake_r.recv(4096, socket.MSG_DONTWAIT):
+                pass
+
+    def _run_commands(self) -> None:
+        commands = self.channel._commands
+        ready = self.handshake.done and self.ws is not None
+        while commands and (ready or commands[0][0] == "stop"):
+            channel, msg = commands[0]
+            if channel == "stop":
+                self.channel.stopping = True
+                return
+            if not self._send(channel, msg):
+                return  # the websocket dropped: this one goes again once it is back
+            commands.popleft()
+
+    def _send(self, channel: str, msg: Message) -> bool:
+        import websocket
+
+        try:
+            payload, binary = ws_frames.encode(msg, channel, self.channel.protocol)
+        except (TypeError, ValueError):
+            log.warning("kernel.nvim: cannot send a %s: not JSON", msg["msg_type"])
+            return True
+        opcode = websocket.ABNF.OPCODE_BINARY if binary else websocket.ABNF.OPCODE_TEXT
+        try:
+            self.ws.send(payload, opcode=opcode)
+        except (OSError, websocket.WebSocketException) as e:
+            self._lost(_why(e), [])
+            return False
+        return True
+
+    def _ask_info(self) -> None:
+        msg = self.channel.session.msg("kernel_info_request", {})
+        self.handshake.asked(msg["msg_id"])
+        self._send("shell", msg)
+
+    # Reading.
+
+    def _read(self, batch: list[Event]) -> None:
+        import websocket
+
+        size = 0
+        for _ in range(WsChannel.MAX_PER_WAKE):
+            try:
+                opcode, frame = self.ws.recv_data_frame(True)
+            except (OSError, websocket.WebSocketException) as e:
+                self._lost(_why(e), batch)
+                return
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                self._lost("the server closed the connection", batch)
+                return
+            if opcode == websocket.ABNF.OPCODE_PONG:
+                if self.heartbeat.beat(self.clock()) is Liveness.RESPONSIVE:
+                    batch.append(Event(EventKind.RESPONSIVE))
+            elif opcode in (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY):
+                size += len(frame.data)
+                self.heartbeat.beat(self.clock())  # a message is as good as a pong
+                self._message(frame.data, opcode == websocket.ABNF.OPCODE_BINARY, batch)
+            if size > WsChannel.MAX_BATCH_BYTES or not self._more():
+                return
+
+    def _more(self) -> bool:
+        if self._pending():
+            return True
+        readable, _, _ = select.select([self.ws.sock], [], [], 0)
+        return bool(readable)
+
+    def _message(self, data: bytes, binary: bool, batch: list[Event]) -> None:
+        try:
+            channel, msg = ws_frames.decode(data, binary, self.channel.protocol)
+        except InvalidMessage as e:
+            self.channel.drops.drop(e.reason, self.clock())
+            return
+        if self.handshake.on_message(channel, msg):
+            return
+        batch.append(Event(EventKind.MESSAGE, channel=channel, msg=msg))
+        # The server's own word on its kernel: it died and could not be restarted.
+        server_says = msg["msg_type"] == "status" and not msg["parent_header"]
+        if channel == "iopub" and server_says and msg["content"].get("execution_state") == "dead":
+            self._end(EventKind.GONE, "the server says the kernel died", batch)
+
+    # Timers, losing the websocket, getting it back.
+
+    def _on_timers(self, batch: list[Event]) -> None:
+        now = self.clock()
+        if self.ws is None:
+            if now >= self.next_try:
+                self._try_again(batch)
+            return
+        step = self.handshake.step(now)
+        if step is Step.READY:
+            assert self.handshake.reply is not None
+            self.heartbeat.arm()
+            batch.append(Event(EventKind.READY, msg=self.handshake.reply))
+            self._run_commands()
+        elif step is Step.PROBE:
+            self._ask_info()
+        elif step is Step.NO_ANSWER:
+            self._end(EventKind.NO_ANSWER, f"{self.handshake.timeout:g}", batch)
+            return
+        if self.ws is not None and self.heartbeat.ping_due(now):
+            self._ping(batch)
+        if self.heartbeat.check(now) is Liveness.UNRESPONSIVE:
+            batch.append(Event(EventKind.UNRESPONSIVE))
+        self.channel.drops.flush(now)
+
+    def _ping(self, batch: list[Event]) -> None:
+        import websocket
+
+        try:
+            self.ws.ping()
+        except (OSError, websocket.WebSocketException) as e:
+            self._lost(_why(e), batch)
+
+    def _lost(self, why: str, batch: list[Event]) -> None:
+        self._close_ws()
+        if self.channel.stopping:
+            return
+        if not self.handshake.done:  # it never worked: no point in trying again
+            self._end(EventKind.FAILED, f"{self.channel.endpoint.shown} dropped the connection: "
+                                        f"{why}", batch)  # fmt: skip
+            return
+        self.lost_since, self.tries, self.next_try = self.clock(), 0, self.clock()
+        batch.append(Event(EventKind.RECONNECTING, text=why))
+
+    def _try_again(self, batch: list[Event]) -> None:
+        assert self.lost_since is not None
+        problem = self._connect()
+        if problem is None:
+            self.lost_since = None
+            now = self.clock()
+            self.heartbeat = Heartbeat(now, self.timing.hb_interval, self.timing.hb_timeout)
+            self.heartbeat.arm()
+            batch.append(Event(EventKind.RECONNECTED))
+            self._run_commands()
+            return
+        kind, why = problem
+        gave_up = self.clock() - self.lost_since >= self.channel.reconnect_for
+        if kind is EventKind.GONE or why.startswith("the server refused") or gave_up:
+            if gave_up:
+                why = (f"{self.channel.endpoint.shown} did not come back within "
+                       f"{self.channel.reconnect_for:g} s")  # fmt: skip
+            self._end(kind, why, batch)
+            return
+        self.next_try = self.clock() + BACKOFF[min(self.tries, len(BACKOFF) - 1)]
+        self.tries += 1
+
+    def _end(self, kind: EventKind, why: str, batch: list[Event] | None = None) -> None:
+        self.channel.stopping = True
+        event = Event(kind, text=why)
+        if batch is None:
+            self.channel.emit([event])
+        else:
+            batch.append(event)
+
+    def _close_ws(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                self.ws.close(timeout=0.5)
+            self.ws = None
+
+
+def _refused(status: int, shown: str) -> tuple[EventKind, str]:
+    if status == 404:
+        return (
+            EventKind.GONE,
+            f"{shown} no longer has this kernel (shut down, or the server restarted without it)",
+        )
+    if status in (401, 403):
+        return EventKind.FAILED, f"the server refused the token ({status}): check it"
+    return EventKind.FAILED, f"{shown} refused the websocket ({status})"
+
+
+def _untrusted(shown: str, error: Exception) -> str:
+    reason = getattr(error, "verify_message", "") or "not trusted"
+    return (
+        f"{shown}'s certificate is not trusted ({reason}): if it is yours, set its CA "
+        "bundle as 'ca' in g:kernel_servers"
+    )
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    text = " ".join(str(error).split())
+    return (text or type(error).__name__)[:120]
+
+
+if TYPE_CHECKING:  # mypy proves WsChannel speaks the Channel protocol
+
+    def _is_a_channel(channel: WsChannel) -> Channel:
+        return channel
