@@ -158,7 +158,8 @@ class _Loop:
         if problem is not None:
             self._end(*problem)
             return
-        self._ask_info()
+        for channel in ("control", "shell"):  # control answers even while shell is busy
+            self._ask_info(channel)
         while not self.channel.stopping:
             batch: list[Event] = []
             readable = self._wait()
@@ -248,10 +249,10 @@ class _Loop:
             return False
         return True
 
-    def _ask_info(self) -> None:
+    def _ask_info(self, channel: str = "shell") -> None:
         msg = self.channel.session.msg("kernel_info_request", {})
         self.handshake.asked(msg["msg_id"])
-        self._send("shell", msg)
+        self._send(channel, msg)
 
     # Reading.
 
