@@ -27,10 +27,12 @@ function M.check()
   H.check_connections(report)
   H.check_start(report)
   H.check_images(report)
+  H.check_servers()
   H.check_status()
 end
 
 -- Helper data ================================================================
+-- (H.check_servers: g:kernel_servers as the host reads it; a token is never shown.)
 -- Import name and pip name of each package the host needs.
 H.packages = {
   { name = 'pynvim', pip = 'pynvim' },
@@ -42,6 +44,8 @@ H.packages = {
   { name = 'jupyter_client', pip = 'jupyter_client', optional = 'starting kernels (:KernelStart)' },
   -- Optional: :KernelSave writes notebooks without it, unchecked.
   { name = 'nbformat', pip = 'nbformat', optional = ':KernelSave checks the notebooks it writes' },
+  -- Optional: only kernels behind a Jupyter Server (:KernelConnect https://...) need it.
+  { name = 'websocket', pip = 'websocket-client', optional = 'kernels behind a Jupyter Server' },
 }
 H.newest_files = 5
 -- What the host makes of images (lua/kernel/media.lua M.host_mode()), in words.
@@ -382,6 +386,33 @@ function H.check_status()
     info('KernelStatus(): ' .. vim.fn.KernelStatus())
   else
     warn('plugin/kernel.vim is not loaded: KernelStatus() is not defined')
+  end
+end
+
+-- The servers of g:kernel_servers: whether each has a token (never the token itself) and
+-- whether its CA bundle is a readable file.
+function H.check_servers()
+  start('Jupyter Servers (g:kernel_servers)')
+  local servers = vim.g.kernel_servers
+  if servers == nil or vim.tbl_isempty(servers) then
+    ok('none configured: a URL carries its token, or it is asked once (:KernelConnect https://...)')
+    return
+  end
+  if type(servers) ~= 'table' then
+    warn('g:kernel_servers is not a dictionary of {url: {token, ca}}: it is ignored')
+    return
+  end
+  for url, entry in pairs(servers) do
+    entry = type(entry) == 'table' and entry or {}
+    local token = type(entry.token) == 'string' and entry.token ~= '' and 'a token' or 'no token'
+    if not (type(url) == 'string' and url:match('^https?://')) then
+      warn(string.format('%s: not an http(s):// URL, ignored', tostring(url)))
+    elseif entry.ca and vim.fn.filereadable(entry.ca) == 0 then
+      warn(string.format('%s: %s; its CA bundle %s is not a readable file', url, token, entry.ca))
+    else
+      local ca = entry.ca and (', CA bundle ' .. entry.ca) or ''
+      ok(string.format('%s: %s%s', url, token, ca))
+    end
   end
 end
 
