@@ -28,6 +28,7 @@ from typing import Any
 
 import images as image_output
 import live as live_output
+import server as server_bench
 import start as start_bench
 from harness import (
     PYTHON,
@@ -463,6 +464,17 @@ def start_rows(r: dict[str, Any]) -> list[Row]:
     return [ratio_row(what, p["median"], f["median"], 1.1)]
 
 
+def server_rows(r: dict[str, Any]) -> list[Row]:
+    trip, flood = r["server"]["round_trip"], r["server"]["flood"]
+    return [
+        ratio_row("server: send -> output visible, median", trip["plugin"]["median"],
+                  trip["floor"]["median"], 1.2),
+        ratio_row("server: 100k flood, last line visible", flood["plugin"]["median"],
+                  flood["floor"]["median"], 1.2),
+        limit_row("server: 100k flood, editor RPC p99", flood["rpc"]["p99"], 5),
+    ]  # fmt: skip
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "round_trip": round_trip_rows,
     "busy": busy_rows,
@@ -474,6 +486,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "startup": startup_rows,
     "cold": cold_rows,
     "start": start_rows,
+    "server": server_rows,
 }
 
 
@@ -512,7 +525,7 @@ def measure(name: str, results: dict[str, Any], run: Callable[[], Any]) -> None:
 
 
 SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "images", "memory", "startup",
-             "cold", "start"]  # fmt: skip
+             "cold", "start", "server"]  # fmt: skip
 
 
 def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
@@ -547,6 +560,9 @@ def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
             measure("cold", results, lambda: cold(sandbox, kernel, c))
         if "start" in only:
             measure("start", results, lambda: start_bench.start(sandbox, c.starts, summary))
+        if "server" in only:
+            measure("server", results,
+                    lambda: server_bench.server(sandbox, c.sends, c.floods, summary))  # fmt: skip
     finally:
         bare.close()
         kernel.kill()

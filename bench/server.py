@@ -1,0 +1,81 @@
+"""Kernels behind a Jupyter Server, in the bench: a real jupyter_server on 127.0.0.1 (rate limits
+off), one ipykernel behind it, reached by kernel.nvim through the server's websocket and, as the
+floor, by a bare websocket client doing the same work in the same run, on a second kernel of
+the same server (so neither sees the other's output): sending `print`, and a 100k-line flood,
+until the last line has arrived. Used by run.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness import BenchSandbox, Editor, RpcSampler, editor
+from support.jupyter_server import BareClient, start_server
+
+FLOOD = 100_000
+
+
+def _bare_until(client: BareClient, code: str, last: str) -> float:
+    """The floor: send ``code``, read frames until a stream ends with ``last``."""
+    start = time.perf_counter()
+    msg_id = client.execute(code)
+    while True:
+        channel, msg = client.receive()
+        if msg["parent_header"].get("msg_id") != msg_id or msg["msg_type"] != "stream":
+            continue
+        if msg["content"].get("text", "").endswith(last + "\n"):
+            elapsed = time.perf_counter() - start
+            break
+    while True:  # its idle, so the next sample starts from a quiet kernel
+        channel, msg = client.receive()
+        idle = msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+        if channel == "iopub" and idle and msg["parent_header"].get("msg_id") == msg_id:
+            return elapsed
+
+
+def _timed(ed: Editor, code: str, line: str) -> float:
+    ticket = ed.arm(line, timeout=180)
+    start = time.perf_counter()
+    ed.send(code)
+    ed.wait("bench_line", ticket)
+    return time.perf_counter() - start
+
+
+def server(sandbox: BenchSandbox, sends: int, floods: int,
+           summary: Callable[[list[float]], dict[str, float]]) -> dict[str, Any]:  # fmt: skip
+    ms = lambda values: summary([v * 1000 for v in values])  # noqa: E731
+    srv = start_server(Path(sandbox.root), Path(sandbox.home))
+    try:
+        kernel = srv.start_kernel()
+        bare = BareClient(srv, srv.start_kernel())
+        url = f"{srv.url}api/kernels/{kernel}?token={srv.token}"
+        with editor(sandbox) as ed:
+            ticket = ed.arm_status(timeout=60)
+            ed.nvim.command(f"KernelConnect {url}", async_=True)
+            ed.wait_status(ticket, "idle")
+            plugin: list[float] = []
+            floor: list[float] = []
+            for i in range(sends):
+                floor.append(_bare_until(bare, f'print("f{i}")', f"f{i}"))
+                plugin.append(_timed(ed, f'print("p{i}")', f"p{i}"))
+                ed.wait_idle()
+            flood_plugin: list[float] = []
+            flood_floor: list[float] = []
+            rpc: list[float] = []
+            code = f"for i in range({FLOOD}): print(i)"
+            for _ in range(floods):
+                flood_floor.append(_bare_until(bare, code, str(FLOOD - 1)))
+                with RpcSampler(ed.socket) as sampler:
+                    flood_plugin.append(_timed(ed, code, str(FLOOD - 1)))
+                rpc.extend(sampler.samples)
+                ed.wait_idle()
+        bare.close()
+        return {
+            "round_trip": {"plugin": ms(plugin), "floor": ms(floor)},
+            "flood": {"plugin": ms(flood_plugin), "floor": ms(flood_floor), "rpc": ms(rpc)},
+        }
+    finally:
+        srv.stop()
