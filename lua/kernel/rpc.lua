@@ -54,6 +54,7 @@ function M.options()
     image_columns = H.image_columns(),
     inline = H.get(vim.g.kernel_inline, 0),
     keep_started = H.get(vim.g.kernel_keep_started, 0),
+    ssh_command = H.get(vim.g.kernel_ssh_command, vim.NIL),
   }
 end
 

@@ -23,7 +23,13 @@ SSHD = "/usr/sbin/sshd"
 # Host aliases of the client config: the remote host; a user with no authorized key (it would
 # need a password); a name that does not resolve; a host whose key is not known; the remote host
 # through a ControlMaster the test starts.
-REMOTE, PASSWORD, UNKNOWN, STRANGER, MASTER = "kremote", "kpassword", "kunknown", "kstranger", "kmaster"
+REMOTE, PASSWORD, UNKNOWN, STRANGER, MASTER = (
+    "kremote",
+    "kpassword",
+    "kunknown",
+    "kstranger",
+    "kmaster",
+)
 
 
 def ensure_sshd() -> tuple[str, str]:

@@ -13,9 +13,9 @@ from .editor.protocol import PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
 from .lifecycle import Lifecycle
-from .remote import Remote
 from .media.gallery import NOTHING_TO_OPEN, Gallery
 from .media.worker import Done
+from .remote import Remote
 from .session import kernel_list
 from .session.kernel_session import SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
@@ -208,6 +208,10 @@ class App:
             return
         self._pick = {"prompt": kernel_list.PROMPT,
                       "items": kernel_list.items(choices, time.time())}  # fmt: skip
+
+    def pick(self, payload: PickPayload) -> None:
+        """Have the editor show this picker of kernels (those of another host) next update."""
+        self._pick = payload
 
     def _known(self) -> dict[str, kernel_list.Known]:
         """What this editor knows of the kernels it has sessions with, by ``source.key`` (a

@@ -1,15 +1,115 @@
-"""(being built)"""
+""":KernelConnect ssh://[user@]host[:port]/[kernel] (or scp's host:kernel), wired into the app.
+
+Everything slow (ssh to list the connection files there, to read the one chosen, to open the
+tunnel) runs in threads of its own; what it found comes back on the host's main thread
+(``_later``), as lifecycle's news does. Without a kernel named: the one file there is linked,
+several are offered in the picker (newest first), none is one line.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .errors import KernelError
+from .session.kernel_session import ERROR
+
+if TYPE_CHECKING:
+    from .app import App
+    from .editor.protocol import PickItem
+    from .kernel.sources.ssh import SshSource
+    from .kernel.sources.ssh_hosts import Listing
+    from .kernel.sources.targets import SshTarget
+    from .session.kernel_session import KernelSession
+
+log = logging.getLogger(__name__)
 
 
 class Tunnels:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
 
-    def connect(self, target: Any, everything: bool) -> None:
-        raise KernelError("not built yet")
+    def connect(self, target: SshTarget, everything: bool) -> None:
+        """Find the kernel there aside; link it once its tunnel is open."""
+        command = self.app.options.ssh_command
+        unsigned = self.app.options.allow_unsigned
+        found = self._later(self._found)
+        failed = self._later(lambda why: self.app.say(why, ERROR))
+        offer = self._later(lambda listing: self._offer(target, listing))
+
+        def find() -> None:
+            from .kernel.sources import ssh, ssh_hosts
+
+            try:
+                path = target.what
+                if not target.is_path:
+                    listing = ssh_hosts.list_files(command, target)
+                    if not listing.files:
+                        raise KernelError(ssh_hosts.nothing_there(listing, target.host))
+                    if not path and (everything or len(listing.files) > 1):
+                        offer(listing)
+                        return
+                    chosen = ssh_hosts.choose(listing, path, target.host) if path else None
+                    path = (chosen or listing.files[0]).path
+                path, raw = ssh_hosts.read_file(command, target, path)
+                found(ssh.SshSource.make(command, target, path, raw, unsigned))
+            except KernelError as e:
+                failed(str(e))
+            except Exception as e:  # never a traceback, and nothing of the file: its type
+                log.exception("kernel.nvim: ssh to %s failed", target.host)
+                failed(f"internal error ({type(e).__name__}); details in the log")
+
+        threading.Thread(target=find, name="kernel.nvim ssh", daemon=True).start()
+
+    def _found(self, source: SshSource) -> None:
+        session = self.app.adopt(source)
+        session.starting()  # what is sent meanwhile waits for the link
+        source.tunnel.start(self._later(lambda why: self._opened(session, source, why)))
+
+    def _opened(self, session: KernelSession, source: SshSource, why: str) -> None:
+        waiting = session.source is source and session.channel is None
+        if why:
+            source.tunnel.close()
+            if waiting and self.app.active is session:
+                session.start_failed(f"cannot reach {source.name} on {source.target.host}: {why}")
+            return
+        if waiting and self.app.active is session:
+            self.app.link(session)
+        else:  # another kernel was linked meanwhile
+            source.tunnel.close()
+
+    def _offer(self, target: SshTarget, listing: Listing) -> None:
+        self.app.pick({"prompt": f"Connect to kernel on {target.host}:",
+                       "items": picker_items(target, listing, time.time())})  # fmt: skip
+
+    def _later(self, func: Callable[..., None]) -> Callable[..., None]:
+        """``func``, called from a thread of ours, runs on the host's main thread."""
+
+        def run(*args: Any) -> None:
+            try:
+                func(*args)
+            except KernelError as e:
+                self.app.say(str(e), ERROR)
+            except Exception as e:
+                log.exception("kernel.nvim: an ssh kernel's news failed")
+                self.app.say(f"internal error ({type(e).__name__}); details in the log", ERROR)
+            self.app.update()
+
+        return lambda *args: self.app.bridge.call_soon(lambda: run(*args))
+
+
+def picker_items(target: SshTarget, listing: Listing, now: float) -> list[PickItem]:
+    """One line per file there, newest first; choosing one links it by its path."""
+    from .session.kernel_list import age
+
+    port = f":{target.port}" if target.port else ""
+    base = f"ssh://{quote(target.destination, safe='@')}{port}/"
+    width = max(len(f.name) for f in listing.files)
+    return [{"target": base + quote(f.path),
+             "label": f"{f.name:<{width}}  {age(now - f.mtime):<11}  "
+                      f"{listing.shown(f.path).rsplit('/', 1)[0]}"}
+            for f in listing.files]  # fmt: skip

@@ -21,6 +21,7 @@ IMAGE_ROWS = 20  # g:kernel_image_rows
 IMAGE_COLUMNS = 80  # the output window's width, sent by the editor
 # What is shown of a bundle, first found first: output/render/mime.py says why in this order.
 MIME_PREFERENCE = DEFAULT_PREFERENCE
+SSH_COMMAND = ("ssh",)  # g:kernel_ssh_command, e.g. ['ssh', '-F', '~/.ssh/work_config']
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Options:
     image_columns: int = IMAGE_COLUMNS
     inline: bool = False  # g:kernel_inline: results and errors at the end of the code sent
     keep_started: bool = False  # g:kernel_keep_started: kernels we started outlive Neovim
+    ssh_command: tuple[str, ...] = SSH_COMMAND  # g:kernel_ssh_command: how ssh is run
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -61,6 +63,7 @@ class Options:
             image_columns=_count(values.get("image_columns"), IMAGE_COLUMNS, 1000),
             inline=values.get("inline", 0) == 1,
             keep_started=values.get("keep_started", 0) == 1,
+            ssh_command=_words(values.get("ssh_command"), SSH_COMMAND),
         )
 
 
@@ -69,3 +72,12 @@ def _count(value: Any, default: int, most: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return default
     return min(value, most)
+
+
+def _words(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A command as a non-empty list of non-empty strings; anything else is ``default``."""
+    if not isinstance(value, list) or not value:
+        return default
+    if not all(isinstance(word, str) and word for word in value):
+        return default
+    return tuple(value)
