@@ -201,12 +201,13 @@ def test_ssh_command_is_a_list_of_words_or_the_default() -> None:
 
 def test_the_picker_lists_the_files_there_newest_first_by_their_paths() -> None:
     target = SshTarget("gpu", "me", 2222)
+    security = "/h/.ipython/profile_x/security"
     listing = Listing("/h", "/h/run", (RemoteFile("/h/run/kernel-a b.json", 90),
-                                       RemoteFile("/h/.ipython/profile_x/security/kernel-c.json", 0)))  # fmt: skip
+                                       RemoteFile(f"{security}/kernel-c.json", 0)))  # fmt: skip
     items = picker_items(target, listing, 100)
     assert [i["target"] for i in items] == [
         "ssh://me@gpu:2222//h/run/kernel-a%20b.json",
-        "ssh://me@gpu:2222//h/.ipython/profile_x/security/kernel-c.json",
+        f"ssh://me@gpu:2222/{security}/kernel-c.json",
     ]
     assert ssh_target(items[0]["target"], "/") == SshTarget(
         "gpu", "me", 2222, "/h/run/kernel-a b.json"
