@@ -295,3 +295,37 @@ def test_remote_commands_reuse_a_controlmaster_and_the_tunnel_still_closes_with_
     check = sshd.ssh(MASTER, "-S", str(master), "-O", "check")
     assert check.returncode == 0, check.stderr  # the user's master is left as it was
     assert "[kernel]" in "\n".join(kernel_lines(ssh_editor))
+
+
+def test_checkhealth_tells_the_ssh_it_runs(ssh_editor: Editor, sshd: Sshd) -> None:
+    ssh_editor.nvim.command("checkhealth kernel")
+    report = "\n".join(ssh_editor.nvim.current.buffer[:])
+    assert f"g:kernel_ssh_command: ssh -F {sshd.config}" in report
+    assert "OpenSSH_" in report
+
+
+def test_a_tunnel_that_cannot_be_made_again_is_given_up_in_one_line(
+    ssh_editor: Editor, sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
+    path, why = ensure_sshd()
+    if not path:
+        pytest.skip(why)
+    server = start_sshd(path, tmp_path / "sshd")  # a host of its own, to stop
+    kernel = start_kernel(server.runtime, home)
+    try:
+        ssh_editor.nvim.vars["kernel_ssh_command"] = server.ssh_command
+        ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}/{kernel.fragment}")
+        wait_linked(ssh_editor, REMOTE, kernel)
+        [pid] = tunnels(server)
+        server.stop()  # the host takes no new login; the tunnel's own session lives on
+        os.kill(pid, signal.SIGKILL)
+        ssh_editor.wait_message("reconnecting")
+        line = ssh_editor.wait_message("could not be made again", 40)
+        lost = [x for x in line.splitlines() if "could not be made again" in x]
+        assert lost == [f"[kernel] cannot talk to {kernel.path.name}: the ssh tunnel to {REMOTE} "
+                        f"could not be made again: ssh to {REMOTE}: connection refused (no ssh "
+                        "server there, or another port)"]  # fmt: skip
+        wait_for(lambda: ssh_editor.status() == "disconnected", 10, "disconnected")
+        assert not tunnels(server)
+    finally:
+        kernel.kill()
