@@ -150,9 +150,11 @@ def test_a_kernel_there_is_found_by_fragment_and_by_path(
 ) -> None:
     first = remote_kernels()
     profile = remote_kernels(sshd.home / ".ipython" / "profile_default" / "security")
-    ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}/{first.fragment}")
+    # Code sent at once waits for the kernel there, as for a local one.
+    ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}/{first.fragment} | KernelExec print(7)")
     wait_linked(ssh_editor, REMOTE, first)
     run(ssh_editor, "print('first', 1 + 1)", "first 2")
+    assert "In [1]: print(7)\n7" in "\n".join(ssh_editor.output())
     relative = profile.path.relative_to(sshd.home)
     ssh_editor.nvim.command(f"KernelConnect {REMOTE}:~/{relative}")
     wait_linked(ssh_editor, REMOTE, profile)
