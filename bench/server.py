@@ -1,8 +1,9 @@
 """Kernels behind a Jupyter Server, in the bench: a real jupyter_server on 127.0.0.1 (rate limits
 off), one ipykernel behind it, reached by kernel.nvim through the server's websocket and, as the
-floor, by a bare websocket client doing the same work in the same run, on a second kernel of
-the same server (so neither sees the other's output): sending `print`, and a 100k-line flood,
-until the last line has arrived. Used by run.py.
+floor, by a bare websocket client doing the same work on the same kernel in the same run, while
+the editor is disconnected (so neither sees the other's output; the samples alternate in blocks,
+so that drift hits both alike): sending `print`, and a 100k-line flood, until the last line has
+arrived. Used by run.py.
 """
 
 from __future__ import annotations
@@ -36,6 +37,18 @@ def _bare_until(client: BareClient, code: str, last: str) -> float:
             return elapsed
 
 
+def _drain(client: BareClient) -> None:
+    """Whatever the editor's runs sent the bare client meanwhile: read and dropped."""
+    client.ws.settimeout(0.05)
+    try:
+        while True:
+            client.receive()
+    except Exception:  # the timeout: nothing more waits
+        pass
+    finally:
+        client.ws.settimeout(30)
+
+
 def _timed(ed: Editor, code: str, line: str) -> float:
     ticket = ed.arm(line, timeout=180)
     start = time.perf_counter()
@@ -50,28 +63,37 @@ def server(sandbox: BenchSandbox, sends: int, floods: int,
     srv = start_server(Path(sandbox.root), Path(sandbox.home))
     try:
         kernel = srv.start_kernel()
-        bare = BareClient(srv, srv.start_kernel())
+        bare = BareClient(srv, kernel)
         url = f"{srv.url}api/kernels/{kernel}?token={srv.token}"
+        plugin: list[float] = []
+        floor: list[float] = []
+        flood_plugin: list[float] = []
+        flood_floor: list[float] = []
+        rpc: list[float] = []
+        code = f"for i in range({FLOOD}): print(i)"
         with editor(sandbox) as ed:
-            ticket = ed.arm_status(timeout=60)
-            ed.nvim.command(f"KernelConnect {url}", async_=True)
-            ed.wait_status(ticket, "idle")
-            plugin: list[float] = []
-            floor: list[float] = []
-            for i in range(sends):
-                floor.append(_bare_until(bare, f'print("f{i}")', f"f{i}"))
-                plugin.append(_timed(ed, f'print("p{i}")', f"p{i}"))
-                ed.wait_idle()
-            flood_plugin: list[float] = []
-            flood_floor: list[float] = []
-            rpc: list[float] = []
-            code = f"for i in range({FLOOD}): print(i)"
-            for _ in range(floods):
-                flood_floor.append(_bare_until(bare, code, str(FLOOD - 1)))
-                with RpcSampler(ed.socket) as sampler:
-                    flood_plugin.append(_timed(ed, code, str(FLOOD - 1)))
-                rpc.extend(sampler.samples)
-                ed.wait_idle()
+            blocks = max(1, sends // 10)
+            for b in range(blocks + floods):
+                ed.nvim.command("KernelDisconnect")
+                _drain(bare)
+                flooding = b >= blocks
+                if flooding:
+                    flood_floor.append(_bare_until(bare, code, str(FLOOD - 1)))
+                else:
+                    floor.extend(_bare_until(bare, f'print("f{b}x{i}")', f"f{b}x{i}")
+                                 for i in range(10))  # fmt: skip
+                ticket = ed.arm_status(timeout=60)
+                ed.nvim.command(f"KernelConnect {url}", async_=True)
+                ed.wait_status(ticket, "idle")
+                if flooding:
+                    with RpcSampler(ed.socket) as sampler:
+                        flood_plugin.append(_timed(ed, code, str(FLOOD - 1)))
+                    rpc.extend(sampler.samples)
+                    ed.wait_idle()
+                    continue
+                for i in range(10):
+                    plugin.append(_timed(ed, f'print("p{b}x{i}")', f"p{b}x{i}"))
+                    ed.wait_idle()
         bare.close()
         return {
             "round_trip": {"plugin": ms(plugin), "floor": ms(floor)},

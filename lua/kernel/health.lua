@@ -26,6 +26,7 @@ function M.check()
   H.check_registered()
   H.check_connections(report)
   H.check_start(report)
+  H.check_ssh()
   H.check_images(report)
   H.check_servers()
   H.check_status()
@@ -275,6 +276,42 @@ function H.check_start(report)
   for _, env in ipairs(found.environments) do
     H.report_python('environment ' .. env.label, env)
   end
+end
+
+-- :KernelConnect ssh://: the ssh that g:kernel_ssh_command runs, and its version.
+function H.check_ssh()
+  start('Kernels on other hosts (:KernelConnect ssh://)')
+  local command = vim.g.kernel_ssh_command
+  if command == nil then
+    info('g:kernel_ssh_command is not set: ssh is run as `ssh`')
+    command = { 'ssh' }
+  elseif not H.is_words(command) then
+    warn('g:kernel_ssh_command is not a list of words: ssh is run as `ssh`')
+    command = { 'ssh' }
+  else
+    info('g:kernel_ssh_command: ' .. table.concat(command, ' '))
+  end
+  local path = vim.fn.exepath(command[1])
+  if path == '' then
+    warn(command[1] .. ' is not found on PATH: kernels on other hosts cannot be reached',
+      { 'install OpenSSH\'s client, or set g:kernel_ssh_command' })
+    return
+  end
+  local version = vim.split(vim.fn.system({ path, '-V' }), '\n', { trimempty = true })[1] or ''
+  ok(string.format('%s: %s', path, version ~= '' and version or 'version unknown'))
+end
+
+-- A non-empty list of non-empty strings, as session/options.py takes g:kernel_ssh_command.
+function H.is_words(value)
+  if type(value) ~= 'table' or #value == 0 then
+    return false
+  end
+  for _, word in ipairs(value) do
+    if type(word) ~= 'string' or word == '' then
+      return false
+    end
+  end
+  return true
 end
 
 -- One kernelspec or environment: whether its python has ipykernel (nil: not a python's).

@@ -55,6 +55,7 @@ function M.options()
     inline = H.get(vim.g.kernel_inline, 0),
     keep_started = H.get(vim.g.kernel_keep_started, 0),
     servers = H.get(vim.g.kernel_servers, vim.NIL),
+    ssh_command = H.get(vim.g.kernel_ssh_command, vim.NIL),
   }
 end
 

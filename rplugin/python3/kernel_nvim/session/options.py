@@ -21,6 +21,7 @@ IMAGE_ROWS = 20  # g:kernel_image_rows
 IMAGE_COLUMNS = 80  # the output window's width, sent by the editor
 # What is shown of a bundle, first found first: output/render/mime.py says why in this order.
 MIME_PREFERENCE = DEFAULT_PREFERENCE
+SSH_COMMAND = ("ssh",)  # g:kernel_ssh_command, e.g. ['ssh', '-F', '~/.ssh/work_config']
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Options:
     keep_started: bool = False  # g:kernel_keep_started: kernels we started outlive Neovim
     # g:kernel_servers: (URL prefix, token, CA bundle) of each server configured; never shown.
     servers: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+    ssh_command: tuple[str, ...] = SSH_COMMAND  # g:kernel_ssh_command: how ssh is run
 
     @classmethod
     def from_editor(cls, values: Any) -> Options:
@@ -64,6 +66,7 @@ class Options:
             inline=values.get("inline", 0) == 1,
             keep_started=values.get("keep_started", 0) == 1,
             servers=_servers(values.get("servers")),
+            ssh_command=_words(values.get("ssh_command"), SSH_COMMAND),
         )
 
 
@@ -86,3 +89,12 @@ def _servers(value: Any) -> tuple[tuple[str, str, str], ...]:
             found.append((url, token if isinstance(token, str) else "",
                           ca if isinstance(ca, str) else ""))  # fmt: skip
     return tuple(sorted(found, key=lambda s: -len(s[0])))
+
+
+def _words(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A command as a non-empty list of non-empty strings; anything else is ``default``."""
+    if not isinstance(value, list) or not value:
+        return default
+    if not all(isinstance(word, str) and word for word in value):
+        return default
+    return tuple(value)

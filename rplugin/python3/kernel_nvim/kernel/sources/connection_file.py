@@ -47,8 +47,14 @@ CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 
 def load_connection_file(path: str, allow_unsigned: bool = False) -> ConnectionInfo:
     """Read and validate a connection file, filling jupyter_client's defaults."""
+    return parse_connection_info(path, _read_bytes(path), allow_unsigned)
+
+
+def parse_connection_info(path: str, raw: bytes, allow_unsigned: bool = False) -> ConnectionInfo:
+    """Validate ``raw``, the text of the connection file at ``path`` read into memory (from
+    another host: ``ssh``), with the checks of a local file; no error quotes a value of it."""
     name = os.path.basename(path)
-    info = {**_DEFAULTS, **_read_json_object(path)}
+    info = {**_DEFAULTS, **_json_object(name, raw)}
     _check_required(name, info)
     _check_types(name, info)
     _check_curve(name, info)
@@ -99,13 +105,16 @@ _Z85_KEY = re.compile(r"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}")
 _BY_OTHERS = 0o066  # read or write, by the group or the world
 
 
-def _read_json_object(path: str) -> dict[str, Any]:
-    name = os.path.basename(path)
+def _read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except OSError as e:
+        name = os.path.basename(path)
         raise KernelError(f"cannot read {name}: {e.strerror or type(e).__name__}") from None
+
+
+def _json_object(name: str, raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
