@@ -185,11 +185,18 @@ class _Loop:
         sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
         if endpoint.ca_file:
             sslopt["ca_certs"] = endpoint.ca_file
+        options: dict[str, Any] = dict(header=dict(endpoint.headers), sslopt=sslopt, timeout=10,
+                       skip_utf8_validation=True, enable_multithread=False)  # fmt: skip
         try:
-            self.ws = websocket.create_connection(
-                endpoint.url, header=dict(endpoint.headers), subprotocols=[ws_frames.V1],
-                sslopt=sslopt, timeout=10, skip_utf8_validation=True, enable_multithread=False,
-            )  # fmt: skip
+            try:
+                self.ws = websocket.create_connection(endpoint.url, subprotocols=[ws_frames.V1],
+                                                      **options)  # fmt: skip
+            except websocket.WebSocketBadStatusException:
+                raise
+            except websocket.WebSocketException:
+                # A server that offers no subprotocol: websocket-client refuses its answer
+                # ("Invalid WebSocket Header"); ask again without one, for the JSON form.
+                self.ws = websocket.create_connection(endpoint.url, **options)
         except websocket.WebSocketBadStatusException as e:
             return _refused(e.status_code, endpoint.shown)
         except ssl.SSLCertVerificationError as e:
