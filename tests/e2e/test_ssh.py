@@ -125,9 +125,14 @@ def readable(editor: Editor) -> str:
 
 
 def test_the_one_kernel_there_is_linked_and_runs_code_through_a_private_tunnel(
-    ssh_editor: Editor, sshd: Sshd, remote_kernels: Callable[..., Kernel]
-) -> None:
+    make_editor: Callable[..., Editor], sandbox: Sandbox, sshd: Sshd, tmp_path: Path,
+    remote_kernels: Callable[..., Kernel],
+) -> None:  # fmt: skip
     kernel = remote_kernels()
+    log = tmp_path / "log"  # the host logs everything: the key must not be in it either
+    env = dict(sandbox.env(), NVIM_PYTHON_LOG_FILE=str(log), NVIM_PYTHON_LOG_LEVEL="DEBUG")
+    ssh_editor = make_editor(env=env)
+    ssh_editor.nvim.vars["kernel_ssh_command"] = sshd.ssh_command
     ssh_editor.nvim.command(f"KernelConnect {REMOTE}:")  # scp's form; no kernel named: the one
     wait_linked(ssh_editor, REMOTE, kernel)
     ssh_editor.wait_message(f"Connected to {kernel.path.name} on {REMOTE}")
@@ -141,6 +146,9 @@ def test_the_one_kernel_there_is_linked_and_runs_code_through_a_private_tunnel(
     assert all(Path(s).stat().st_mode & 0o077 == 0 for s in sockets)
     key = str(kernel.path.read_text().split('"key": "')[1].split('"')[0])
     assert len(key) > 10 and key not in readable(ssh_editor)
+    logs = list(tmp_path.glob("log*"))
+    assert logs, "the host's log was not opened"
+    assert all(key not in p.read_text(errors="replace") for p in logs)
     assert "not encrypted" not in ssh_editor.messages()
     assert_no_traceback(ssh_editor)
 
