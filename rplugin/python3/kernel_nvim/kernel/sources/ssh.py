@@ -22,6 +22,7 @@ only when forced. No message quotes a value of the connection file.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
 import os
@@ -78,6 +79,7 @@ class Tunnel:
     def start(self, done: Callable[[str], None]) -> None:
         """Make it, in a thread of its own; ``done("")`` once the forwards are there, else
         ``done(why)``; then watch it."""
+        atexit.register(self.close)  # the host ends with Neovim: no VimLeavePre reaches us
         threading.Thread(target=self._watch, args=(done,), name="kernel.nvim ssh tunnel",
                          daemon=True).start()  # fmt: skip
 
@@ -96,6 +98,7 @@ class Tunnel:
         if process is not None:
             _close_stdin(process)
         shutil.rmtree(self.dir, ignore_errors=True)
+        atexit.unregister(self.close)
 
     def _forwards(self, ip: str) -> list[str]:
         host = {"": "127.0.0.1", "*": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(ip, ip)
