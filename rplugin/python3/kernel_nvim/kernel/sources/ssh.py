@@ -88,6 +88,8 @@ class Tunnel:
         with self._lock:
             self._stop.set()
             process = self._process
+        # First, as it is quick: at the host's exit, Neovim may end the host before ssh is waited.
+        shutil.rmtree(self.dir, ignore_errors=True)
         if process is not None and process.poll() is None:
             process.terminate()
             try:
@@ -97,7 +99,6 @@ class Tunnel:
                 process.wait(timeout=2)
         if process is not None:
             _close_stdin(process)
-        shutil.rmtree(self.dir, ignore_errors=True)
         atexit.unregister(self.close)
 
     def _forwards(self, ip: str) -> list[str]:
