@@ -6,6 +6,7 @@ g:kernel_ssh_command = ['ssh', '-F', the test's config]. The tunnels are checked
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -77,6 +78,12 @@ def tunnels(sshd: Sshd) -> list[int]:
     return found
 
 
+def forwarded(pid: int) -> list[Path]:
+    """The unix sockets the tunnel ``pid`` listens on (its -L arguments)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+    return [Path(a.removeprefix("-L").split(":")[0]) for a in argv if a.startswith("-L")]
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -125,22 +132,28 @@ def readable(editor: Editor) -> str:
 
 
 def test_the_one_kernel_there_is_linked_and_runs_code_through_a_private_tunnel(
-    ssh_editor: Editor, sshd: Sshd, remote_kernels: Callable[..., Kernel]
-) -> None:
+    make_editor: Callable[..., Editor], sandbox: Sandbox, sshd: Sshd, tmp_path: Path,
+    remote_kernels: Callable[..., Kernel],
+) -> None:  # fmt: skip
     kernel = remote_kernels()
+    log = tmp_path / "log"  # the host logs everything: the key must not be in it either
+    env = dict(sandbox.env(), NVIM_PYTHON_LOG_FILE=str(log), NVIM_PYTHON_LOG_LEVEL="DEBUG")
+    ssh_editor = make_editor(env=env)
+    ssh_editor.nvim.vars["kernel_ssh_command"] = sshd.ssh_command
     ssh_editor.nvim.command(f"KernelConnect {REMOTE}:")  # scp's form; no kernel named: the one
     wait_linked(ssh_editor, REMOTE, kernel)
     ssh_editor.wait_message(f"Connected to {kernel.path.name} on {REMOTE}")
     run(ssh_editor, "print('remote', 6 * 7)", "remote 42")
     [pid] = tunnels(sshd)
-    argv = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
-    sockets = [a.split(":")[0].removeprefix("-L") for a in argv if a.startswith("-L")]
+    sockets = forwarded(pid)
     assert len(sockets) == 5
-    directory = Path(sockets[0]).parent
-    assert directory.stat().st_mode & 0o777 == 0o700
-    assert all(Path(s).stat().st_mode & 0o077 == 0 for s in sockets)
+    assert sockets[0].parent.stat().st_mode & 0o777 == 0o700
+    assert all(s.stat().st_mode & 0o077 == 0 for s in sockets)
     key = str(kernel.path.read_text().split('"key": "')[1].split('"')[0])
     assert len(key) > 10 and key not in readable(ssh_editor)
+    logs = list(tmp_path.glob("log*"))
+    assert logs, "the host's log was not opened"
+    assert all(key not in p.read_text(errors="replace") for p in logs)
     assert "not encrypted" not in ssh_editor.messages()
     assert_no_traceback(ssh_editor)
 
@@ -266,6 +279,7 @@ def test_disconnect_and_exit_and_a_dead_host_leave_no_ssh_process(
         editor.nvim.command(f"KernelConnect ssh://{REMOTE}/{kernel.fragment}")
         wait_linked(editor, REMOTE, kernel)
         [pid] = tunnels(sshd)
+        sockets = forwarded(pid)[0].parent
         if end == "disconnect":
             editor.nvim.command("KernelDisconnect")
         elif end == "exit":
@@ -274,6 +288,10 @@ def test_disconnect_and_exit_and_a_dead_host_leave_no_ssh_process(
             os.kill(parent(pid), signal.SIGKILL)  # the Python host, as a crash would
         wait_for(lambda: not alive(pid), 10, f"ssh {pid} gone after {end}")  # noqa: B023
         assert not tunnels(sshd)
+        if end != "host killed":
+            wait_for(lambda: not sockets.exists(), 10, "the sockets' dir removed")  # noqa: B023
+        else:  # a killed host cannot remove its sockets' dir
+            shutil.rmtree(sockets)
         if end == "disconnect":
             assert editor.status() == "disconnected"
             settle(editor)

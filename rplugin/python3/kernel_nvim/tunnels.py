@@ -72,7 +72,8 @@ class Tunnels:
 
     def _found(self, pending: KernelSession, source: SshSource) -> None:
         if not self._drop(pending):
-            return  # another kernel was linked meanwhile
+            source.tunnel.close()  # another kernel was linked meanwhile: its dir goes
+            return
         session = self.app.adopt(source)
         session.starting()  # what is sent meanwhile waits for the link
         session.held = [*pending.held, *session.held]
