@@ -31,6 +31,9 @@ from . import ws_frames
 from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Handshake, Heartbeat, Liveness, Step
 from .wire import InvalidMessage, Session
+from .ws_problems import refused as _refused
+from .ws_problems import untrusted as _untrusted
+from .ws_problems import why as _why
 
 if TYPE_CHECKING:
     from .zmq_channel import Timing
@@ -385,32 +388,6 @@ class _Loop:
             with contextlib.suppress(Exception):
                 self.ws.close(timeout=0.5)
             self.ws = None
-
-
-def _refused(status: int, shown: str) -> tuple[EventKind, str]:
-    if status == 404:
-        return (
-            EventKind.GONE,
-            f"{shown} no longer has this kernel (shut down, or the server restarted without it)",
-        )
-    if status in (401, 403):
-        return EventKind.FAILED, f"the server refused the token ({status}): check it"
-    return EventKind.FAILED, f"{shown} refused the websocket ({status})"
-
-
-def _untrusted(shown: str, error: Exception) -> str:
-    reason = getattr(error, "verify_message", "") or "not trusted"
-    return (
-        f"{shown}'s certificate is not trusted ({reason}): if it is yours, set its CA "
-        "bundle as 'ca' in g:kernel_servers"
-    )
-
-
-def _why(error: BaseException) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    text = " ".join(str(error).split())
-    return (text or type(error).__name__)[:120]
 
 
 if TYPE_CHECKING:  # mypy proves WsChannel speaks the Channel protocol
