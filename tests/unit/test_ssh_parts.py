@@ -213,3 +213,36 @@ def test_the_picker_lists_the_files_there_newest_first_by_their_paths() -> None:
         "gpu", "me", 2222, "/h/run/kernel-a b.json"
     )
     assert items[0]["label"].split() == ["kernel-a", "b.json", "10", "s", "ago", "~/run"]
+
+
+# Section: what killed hosts left
+
+
+def test_only_old_dirs_of_ours_with_nothing_listening_are_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import tempfile
+
+    from kernel_nvim.kernel.sources import ssh
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dirs = {name: tmp_path / f"kernel-nvim-ssh-{name}" for name in ("dead", "live", "new", "own")}
+    held = []
+    for name, directory in dirs.items():
+        directory.mkdir(mode=0o700)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(directory / "k-5001"))
+        if name == "live":
+            sock.listen()
+            held.append(sock)
+        else:
+            sock.close()  # its file stays, as a killed ssh's does
+        if name != "new":
+            os.utime(directory, (1, 1))
+    ssh._sweep(keep=str(dirs["own"]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "kernel-nvim-ssh-live", "kernel-nvim-ssh-new", "kernel-nvim-ssh-own"
+    ]  # fmt: skip
+    for sock in held:
+        sock.close()

@@ -25,9 +25,12 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import glob
 import os
 import re
 import shutil
+import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -112,6 +115,7 @@ class Tunnel:
     # The watcher thread.
 
     def _watch(self, done: Callable[[str], None]) -> None:
+        _sweep(self.dir)
         why = self._make()
         done(why)
         while not why:
@@ -144,6 +148,7 @@ class Tunnel:
 
     def _make(self) -> str:
         """Start ssh and wait for its forwards: "" once they are there, else why not."""
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)  # swept meanwhile by another host
         for path in self._paths():  # a killed ssh leaves its sockets: they are not the new ones
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -203,6 +208,36 @@ _TUNNEL_OPTIONS = ("-T", "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInt
                    "-o", "ServerAliveCountMax=3", "-o", "ControlMaster=no",
                    "-o", "ControlPath=none", "-o", "StreamLocalBindUnlink=yes",
                    "-o", "StreamLocalBindMask=0177")  # fmt: skip
+
+
+STALE_AFTER = 120.0  # seconds: a live tunnel's dir changes more often while its ssh is down
+
+
+def _sweep(keep: str) -> None:
+    """Remove the dirs that hosts killed before they could close their tunnels left: ours, not
+    changed for a while, and no socket in them listening."""
+    pattern = os.path.join(glob.escape(tempfile.gettempdir()), "kernel-nvim-ssh-*")
+    for directory in glob.glob(pattern):
+        try:
+            st = os.lstat(directory)
+            if (directory == keep or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid()
+                    or time.time() - st.st_mtime < STALE_AFTER):  # fmt: skip
+                continue
+            paths = [os.path.join(directory, name) for name in os.listdir(directory)]
+        except OSError:
+            continue
+        if not any(_listening(path) for path in paths):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _listening(path: str) -> bool:
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(0.2)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _close_stdin(process: subprocess.Popen[bytes]) -> None:
