@@ -126,17 +126,10 @@ class ConnectionFileSource:
         return channel.send("control", "interrupt_request", {})
 
     def restart(self, now: bool, done: Callable[[str], None]) -> None:
-        raise KernelError(
-            f"{self.short_name} was not started here: only its owner (the "
-            "notebook, console or command that started it) can restart it"
-        )
+        refuse_restart(self.short_name)
 
     def shutdown(self, channel: Channel, force: bool, done: Callable[[str], None]) -> None:
-        """With ``force``, a shutdown_request; the kernel says when it is done (shutdown_reply)."""
-        if not force:
-            raise KernelError(f"{self.short_name} was not started here: :KernelShutdown! asks "
-                              "it to shut down, which its owner may not expect")  # fmt: skip
-        channel.send("control", "shutdown_request", {"restart": False})
+        ask_shutdown(self.short_name, channel, force)
 
     def release(self, keep: bool) -> threading.Event:
         """Neovim exits: a kernel we did not start is left as it is."""
@@ -182,6 +175,21 @@ class ConnectionFileSource:
         if not self.conn.is_local:
             return None
         return local_process.find_kernel_process(*self._listens())
+
+
+def refuse_restart(short_name: str) -> None:
+    """A kernel we did not start is restarted by its owner only."""
+    raise KernelError(f"{short_name} was not started here: only its owner (the notebook, "
+                      "console or command that started it) can restart it")  # fmt: skip
+
+
+def ask_shutdown(short_name: str, channel: Channel, force: bool) -> None:
+    """A kernel we did not start: with ``force``, a shutdown_request (the kernel says when it
+    is done, with its shutdown_reply); without, why not."""
+    if not force:
+        raise KernelError(f"{short_name} was not started here: :KernelShutdown! asks it to "
+                          "shut down, which its owner may not expect")  # fmt: skip
+    channel.send("control", "shutdown_request", {"restart": False})
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}",

@@ -343,16 +343,14 @@ class SshSource:
         return channel.send("control", "interrupt_request", {})
 
     def restart(self, now: bool, done: Callable[[str], None]) -> None:
-        raise KernelError(
-            f"{self.short_name} was not started here: only its owner (the notebook, console or "
-            "command that started it) can restart it"
-        )
+        from .existing import refuse_restart
+
+        refuse_restart(self.short_name)
 
     def shutdown(self, channel: Channel, force: bool, done: Callable[[str], None]) -> None:
-        if not force:
-            raise KernelError(f"{self.short_name} was not started here: :KernelShutdown! asks "
-                              "it to shut down, which its owner may not expect")  # fmt: skip
-        channel.send("control", "shutdown_request", {"restart": False})
+        from .existing import ask_shutdown
+
+        ask_shutdown(self.short_name, channel, force)
 
     def release(self, keep: bool) -> threading.Event:
         """Neovim exits: the kernel is left running there; the tunnel goes."""
