@@ -27,8 +27,8 @@ function M.check()
   H.check_connections(report)
   H.check_start(report)
   H.check_ssh()
-  H.check_images(report)
   H.check_servers()
+  H.check_images(report)
   H.check_status()
 end
 
