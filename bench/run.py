@@ -471,7 +471,10 @@ def server_rows(r: dict[str, Any]) -> list[Row]:
                   trip["floor"]["median"], 1.2),
         ratio_row("server: 100k flood, last line visible", flood["plugin"]["median"],
                   flood["floor"]["median"], 1.2),
-        limit_row("server: 100k flood, editor RPC p99", flood["rpc"]["p99"], 5),
+        limit_row("server: 100k flood, editor RPC p99", flood["rpc"]["p99"], 5,
+                  flood["idle_rpc"]["p99"]),
+        Row("server: print, a bare client with delayed ACKs", trip["naive"]["median"],
+            trip["floor"]["median"], "(for reference)"),
     ]  # fmt: skip
 
 

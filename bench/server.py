@@ -8,30 +8,37 @@ arrived. Used by run.py.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import BenchSandbox, Editor, RpcSampler, editor
+from harness import BenchSandbox, Editor, RpcSampler, TwinSampler, editor
 from support.jupyter_server import BareClient, start_server
 
 FLOOD = 100_000
 
 
-def _bare_until(client: BareClient, code: str, last: str) -> float:
+def _receive(client: BareClient, quick: bool) -> tuple[str, dict[str, Any]]:
+    if quick:  # as kernel.nvim does (ws_channel._ack_at_once): no 40 ms delayed ACK
+        client.ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+    return client.receive()
+
+
+def _bare_until(client: BareClient, code: str, last: str, quick: bool = True) -> float:
     """The floor: send ``code``, read frames until a stream ends with ``last``."""
     start = time.perf_counter()
     msg_id = client.execute(code)
     while True:
-        channel, msg = client.receive()
+        channel, msg = _receive(client, quick)
         if msg["parent_header"].get("msg_id") != msg_id or msg["msg_type"] != "stream":
             continue
         if msg["content"].get("text", "").endswith(last + "\n"):
             elapsed = time.perf_counter() - start
             break
     while True:  # its idle, so the next sample starts from a quiet kernel
-        channel, msg = client.receive()
+        channel, msg = _receive(client, quick)
         idle = msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
         if channel == "iopub" and idle and msg["parent_header"].get("msg_id") == msg_id:
             return elapsed
@@ -67,11 +74,13 @@ def server(sandbox: BenchSandbox, sends: int, floods: int,
         url = f"{srv.url}api/kernels/{kernel}?token={srv.token}"
         plugin: list[float] = []
         floor: list[float] = []
+        naive: list[float] = []  # a bare client that leaves Linux's delayed ACKs on
         flood_plugin: list[float] = []
         flood_floor: list[float] = []
         rpc: list[float] = []
+        idle_rpc: list[float] = []  # a second Neovim with nothing to do: the machine's share
         code = f"for i in range({FLOOD}): print(i)"
-        with editor(sandbox) as ed:
+        with editor(sandbox) as ed, editor(sandbox) as idle:
             blocks = max(1, sends // 10)
             for b in range(blocks + floods):
                 ed.nvim.command("KernelDisconnect")
@@ -82,13 +91,15 @@ def server(sandbox: BenchSandbox, sends: int, floods: int,
                 else:
                     floor.extend(_bare_until(bare, f'print("f{b}x{i}")', f"f{b}x{i}")
                                  for i in range(10))  # fmt: skip
+                    naive.append(_bare_until(bare, f'print("n{b}")', f"n{b}", quick=False))
                 ticket = ed.arm_status(timeout=60)
                 ed.nvim.command(f"KernelConnect {url}", async_=True)
                 ed.wait_status(ticket, "idle")
                 if flooding:
-                    with RpcSampler(ed.socket) as sampler:
+                    with RpcSampler(ed.socket) as sampler, TwinSampler(idle.socket) as twin:
                         flood_plugin.append(_timed(ed, code, str(FLOOD - 1)))
                     rpc.extend(sampler.samples)
+                    idle_rpc.extend(twin.samples)
                     ed.wait_idle()
                     continue
                 for i in range(10):
@@ -96,8 +107,13 @@ def server(sandbox: BenchSandbox, sends: int, floods: int,
                     ed.wait_idle()
         bare.close()
         return {
-            "round_trip": {"plugin": ms(plugin), "floor": ms(floor)},
-            "flood": {"plugin": ms(flood_plugin), "floor": ms(flood_floor), "rpc": ms(rpc)},
+            "round_trip": {"plugin": ms(plugin), "floor": ms(floor), "naive": ms(naive)},
+            "flood": {
+                "plugin": ms(flood_plugin),
+                "floor": ms(flood_floor),
+                "rpc": ms(rpc),
+                "idle_rpc": ms(idle_rpc),
+            },
         }
     finally:
         srv.stop()
