@@ -238,6 +238,15 @@ def editor(sandbox: Sandbox) -> Iterator[Editor]:
 # Section: measuring
 
 
+def timed_send(ed: Editor, code: str, line: str, contains: bool = False) -> float:
+    """Seconds from `:KernelExec {code}` to an output line equal to (or containing) `line`."""
+    ticket = ed.arm(line, contains, timeout=120)
+    start = time.perf_counter()
+    ed.send(code)
+    ed.wait("bench_line", ticket)
+    return time.perf_counter() - start
+
+
 class RpcSampler:
     """Times `nvim_get_mode` every `period` s from a thread with a connection of its own."""
 

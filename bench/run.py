@@ -29,6 +29,7 @@ from typing import Any
 import images as image_output
 import live as live_output
 import server as server_bench
+import ssh as ssh_bench
 import start as start_bench
 from harness import (
     PYTHON,
@@ -45,6 +46,7 @@ from harness import (
     nvim_bin,
     reset_peak,
     start_kernel,
+    timed_send,
 )
 
 RESULTS = REPO / "bench" / "results" / "latest.json"
@@ -124,14 +126,6 @@ def reconnect(ed: Editor, kernel: Kernel, tag: str) -> None:
     ed.send(f'print("{tag}")')
     ed.wait("bench_line", ticket)
     ed.wait_idle()
-
-
-def timed_send(ed: Editor, code: str, line: str, contains: bool = False) -> float:
-    ticket = ed.arm(line, contains, timeout=120)
-    start = time.perf_counter()
-    ed.send(code)
-    ed.wait("bench_line", ticket)
-    return time.perf_counter() - start
 
 
 def alternate(
@@ -478,6 +472,17 @@ def server_rows(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def ssh_rows(r: dict[str, Any]) -> list[Row]:
+    if "skipped" in r["ssh"]:
+        return [Row(f"ssh: not measured ({r['ssh']['skipped']})", None)]
+    p, t, d = r["ssh"]["plugin"], r["ssh"]["tunnel"], r["ssh"]["direct"]
+    return [
+        ratio_row("ssh: send -> output visible, median", p["median"], t["median"], 1.3),
+        ratio_row("ssh: send -> output visible, p90", p["p90"], t["p90"], None),
+        ratio_row("ssh: bare client, tunnel vs direct, median", t["median"], d["median"], None),
+    ]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "round_trip": round_trip_rows,
     "busy": busy_rows,
@@ -490,6 +495,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "cold": cold_rows,
     "start": start_rows,
     "server": server_rows,
+    "ssh": ssh_rows,
 }
 
 
@@ -528,7 +534,7 @@ def measure(name: str, results: dict[str, Any], run: Callable[[], Any]) -> None:
 
 
 SCENARIOS = ["round_trip", "busy", "flood", "interrupt", "live", "images", "memory", "startup",
-             "cold", "start", "server"]  # fmt: skip
+             "cold", "start", "server", "ssh"]  # fmt: skip
 
 
 def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
@@ -566,6 +572,8 @@ def run_all(sandbox: BenchSandbox, c: Counts, only: set[str]) -> dict[str, Any]:
         if "server" in only:
             measure("server", results,
                     lambda: server_bench.server(sandbox, c.sends, c.floods, summary))  # fmt: skip
+        if "ssh" in only:
+            measure("ssh", results, lambda: ssh_bench.ssh(sandbox, c.sends, c.block, summary))
     finally:
         bare.close()
         kernel.kill()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import BenchSandbox, Editor, RpcSampler, TwinSampler, editor
+from harness import BenchSandbox, RpcSampler, TwinSampler, editor, timed_send
 from support.jupyter_server import BareClient, start_server
 
 FLOOD = 100_000
@@ -56,14 +56,6 @@ def _drain(client: BareClient) -> None:
         client.ws.settimeout(30)
 
 
-def _timed(ed: Editor, code: str, line: str) -> float:
-    ticket = ed.arm(line, timeout=180)
-    start = time.perf_counter()
-    ed.send(code)
-    ed.wait("bench_line", ticket)
-    return time.perf_counter() - start
-
-
 def server(sandbox: BenchSandbox, sends: int, floods: int,
            summary: Callable[[list[float]], dict[str, float]]) -> dict[str, Any]:  # fmt: skip
     ms = lambda values: summary([v * 1000 for v in values])  # noqa: E731
@@ -97,13 +89,13 @@ def server(sandbox: BenchSandbox, sends: int, floods: int,
                 ed.wait_status(ticket, "idle")
                 if flooding:
                     with RpcSampler(ed.socket) as sampler, TwinSampler(idle.socket) as twin:
-                        flood_plugin.append(_timed(ed, code, str(FLOOD - 1)))
+                        flood_plugin.append(timed_send(ed, code, str(FLOOD - 1)))
                     rpc.extend(sampler.samples)
                     idle_rpc.extend(twin.samples)
                     ed.wait_idle()
                     continue
                 for i in range(10):
-                    plugin.append(_timed(ed, f'print("p{b}x{i}")', f"p{b}x{i}"))
+                    plugin.append(timed_send(ed, f'print("p{b}x{i}")', f"p{b}x{i}"))
                     ed.wait_idle()
         bare.close()
         return {

@@ -1,36 +1,29 @@
 """Kernels on another host, in the bench: `print` round trips through kernel.nvim's ssh tunnel,
 beside a bare zmq client (no jupyter_client: pyzmq and kernel.nvim's own signing) dialling the
 same tunnel's sockets, and the same bare client straight to the kernel's ports (the tunnel's own
-cost). The "other host" is 127.0.0.1 through a real sshd (tests/support/sshd.py).
-
-Run alone: `.venv/bin/python bench/ssh.py [--quick]` (it needs /usr/sbin/sshd, as the tests do:
-scripts/ensure-sshd). The editor stays linked while the floor runs (closing the link would close
-the tunnel the floor uses), so its host also takes the floor's iopub traffic; blocks alternate so
-that drift in the machine's load hits both alike. Writes bench/results/ssh.json.
+cost). The "other host" is 127.0.0.1 through a real sshd (tests/support/sshd.py; installed by
+scripts/ensure-sshd when missing, as for the tests, else the scenario says why it was skipped).
+The editor stays linked while the floor runs (closing the link would close the tunnel the floor
+uses), so its host also takes the floor's iopub traffic; blocks alternate so that drift in the
+machine's load hits both alike. Used by run.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
-import os
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import zmq
 
-from harness import REPO, BenchSandbox, Editor, editor, start_kernel
-from run import Row, ms, print_table, ratio_row, summary, timed_send
+from harness import REPO, BenchSandbox, Editor, editor, start_kernel, timed_send
 
 sys.path.insert(0, str(REPO / "rplugin" / "python3"))
 from kernel_nvim.kernel.wire import Session  # noqa: E402
 from support.sshd import REMOTE, Sshd, ensure_sshd, start_sshd  # noqa: E402
-
-RESULTS = REPO / "bench" / "results" / "ssh.json"
 
 
 class ZmqClient:
@@ -83,7 +76,14 @@ def tunnel_prefix(sshd: Sshd) -> str:
     raise LookupError("no tunnel")
 
 
-def measure(sandbox: BenchSandbox, sshd: Sshd, rounds: int, block: int) -> dict[str, Any]:
+def ssh(sandbox: BenchSandbox, sends: int, block: int,
+        summary: Callable[[list[float]], dict[str, float]]) -> dict[str, Any]:  # fmt: skip
+    """``sends`` round trips in blocks of ``block``, each beside the two floors' blocks; or why
+    no sshd could be had (``skipped``)."""
+    path, why = ensure_sshd()
+    if not path:
+        return {"skipped": why}
+    sshd = start_sshd(path, Path(sandbox.root) / "sshd")
     kernel = start_kernel(sshd.runtime, sandbox.home)
     info = json.loads(kernel.path.read_text())
     plugin: list[float] = []
@@ -94,7 +94,7 @@ def measure(sandbox: BenchSandbox, sshd: Sshd, rounds: int, block: int) -> dict[
             link(ed, sshd, kernel.fragment)
             through = ZmqClient(info, f"ipc://{tunnel_prefix(sshd)}-{{port}}")
             straight = ZmqClient(info, "tcp://127.0.0.1:{port}")
-            for r in range(rounds):
+            for r in range(max(1, sends // block)):
                 tunnelled.extend(through.execute('print("x")') for _ in range(block))
                 direct.extend(straight.execute('print("x")') for _ in range(block))
                 for i in range(block):
@@ -104,8 +104,9 @@ def measure(sandbox: BenchSandbox, sshd: Sshd, rounds: int, block: int) -> dict[
             straight.close()
     finally:
         kernel.kill()
-    return {"plugin": summary(ms(plugin)), "tunnel": summary(ms(tunnelled)),
-            "direct": summary(ms(direct))}  # fmt: skip
+        sshd.stop()
+    ms = lambda values: summary([v * 1000 for v in values])  # noqa: E731
+    return {"plugin": ms(plugin), "tunnel": ms(tunnelled), "direct": ms(direct)}
 
 
 def link(ed: Editor, sshd: Sshd, fragment: str) -> None:
@@ -117,43 +118,3 @@ def link(ed: Editor, sshd: Sshd, fragment: str) -> None:
     ed.send('print("warm")')
     ed.wait("bench_line", ticket)
     ed.wait_idle()
-
-
-def rows(r: dict[str, Any]) -> list[Row]:
-    p, t, d = r["plugin"], r["tunnel"], r["direct"]
-    return [
-        ratio_row("ssh: send -> output visible, median", p["median"], t["median"], 1.3),
-        ratio_row("ssh: send -> output visible, p90", p["p90"], t["p90"], None),
-        ratio_row("ssh: bare client, tunnel vs direct, median", t["median"], d["median"], None),
-    ]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few samples, for development")
-    args = parser.parse_args()
-    rounds, block = (2, 5) if args.quick else (6, 10)
-    logging.getLogger("asyncio").setLevel(logging.ERROR)
-    path, why = ensure_sshd()
-    if not path:
-        sys.exit(f"no sshd: {why}")
-    with tempfile.TemporaryDirectory(prefix="kernel-bench-ssh-") as tmp:
-        sandbox = BenchSandbox(Path(tmp))
-        os.environ.update(sandbox.env())  # pynvim starts Neovim with this process's environment
-        sandbox.register_plugin()
-        sshd = start_sshd(path, Path(tmp) / "sshd")
-        try:
-            results = measure(sandbox, sshd, rounds, block)
-        finally:
-            sshd.stop()
-    table = rows(results)
-    print_table(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    report = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg": os.getloadavg(),
-              "results": results, "rows": [r.__dict__ for r in table]}  # fmt: skip
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {RESULTS}")
-
-
-if __name__ == "__main__":
-    main()
