@@ -199,6 +199,54 @@ def test_the_picker_lists_the_kernels_there_newest_first_and_links_the_choice(
     run(ssh_editor, "print('picked', 3 * 3)", "picked 9")
 
 
+def test_a_kernel_that_died_there_is_left_out_unless_asked_for_with_a_bang(
+    ssh_editor: Editor, sshd: Sshd, remote_kernels: Callable[..., Kernel]
+) -> None:
+    live = remote_kernels()
+    dead = remote_kernels()
+    later = time.time() + 5  # the dead one is the newest: still not the one linked
+    os.utime(dead.path, (later, later))
+    dead.kill()  # its file stays there, as after a crash
+    ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}")
+    wait_linked(ssh_editor, REMOTE, live)  # the one running kernel: no picker
+    run(ssh_editor, "print('alive', 5 * 5)", "alive 25")
+    ssh_editor.nvim.command(f"KernelConnect! ssh://{REMOTE}")
+    lines = ssh_editor.wait_screen("Type number and <Enter>", 30)
+    first = next(i for i, line in enumerate(lines) if line.startswith(PROMPT)) + 1
+    rows = lines[first : first + 2]
+    assert rows[0].split(": ", 1)[1].split()[0] == live.path.name
+    assert dead.path.name in rows[1] and rows[1].rstrip().endswith("not running")
+    ssh_editor.feed("\x1b")
+    live.kill()
+    expect_one_message(
+        ssh_editor, lambda: ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}"),
+        "no running kernel on kremote: nothing listens at the 2 connection files there",
+    )  # fmt: skip
+    assert_no_traceback(ssh_editor)
+
+
+def test_a_kernel_not_found_there_leaves_the_kernel_linked_before_linked(
+    ssh_editor: Editor, sshd: Sshd, kernel: Kernel, remote_kernels: Callable[..., Kernel]
+) -> None:
+    remote_kernels()
+    ssh_editor.connect(kernel)
+    ssh_editor.nvim.command("KernelExec import time; time.sleep(1.5); print('went on')")
+    expect_one_message(
+        ssh_editor, lambda: ssh_editor.nvim.command(f"KernelConnect ssh://{REMOTE}/nosuch"),
+        "no connection file matches 'nosuch' on kremote",
+    )  # fmt: skip
+    # The run went on meanwhile, its output was kept, and the local kernel is still the one.
+    wait_for(lambda: "went on" in ssh_editor.output(), 30, "the local run's output")
+    wait_for(lambda: ssh_editor.status() == f"{kernel.path.stem} idle", 30, "linked as before")
+    run(ssh_editor, "print('still', 8 * 8)", "still 64")
+    ssh_editor.nvim.command(f"KernelConnect! ssh://{REMOTE}")  # the picker, then Escape
+    ssh_editor.wait_screen("Type number and <Enter>", 30)
+    ssh_editor.feed("\x1b")
+    wait_for(lambda: ssh_editor.status() == f"{kernel.path.stem} idle", 30, "linked as before")
+    run(ssh_editor, "print('and', 9 * 9)", "and 81")
+    assert_no_traceback(ssh_editor)
+
+
 # Section: running
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -95,6 +96,30 @@ def test_the_listing_script_finds_files_as_the_local_search_does(tmp_path: Path)
     assert listing.shown(str(security / "kernel-p.json")).startswith("~/.ipython/")
 
 
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="no /proc/net/tcp (not Linux)")
+def test_the_listing_script_tells_a_file_whose_kernel_listens_from_one_whose_kernel_died(
+    tmp_path: Path,
+) -> None:
+    listening = socket.create_server(("127.0.0.1", 0))
+    closed = socket.create_server(("127.0.0.1", 0))
+    dead_port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now, as after a kernel that died
+    for name, port in (("kernel-live.json", listening.getsockname()[1]),
+                       ("kernel-dead.json", dead_port)):  # fmt: skip
+        (tmp_path / name).write_text(json.dumps({**INFO, "hb_port": port}, indent=1))
+    (tmp_path / "kernel-ipc.json").write_text(json.dumps({**INFO, "transport": "ipc"}))
+    argv = ssh_hosts.remote_argv(["ssh"], SshTarget("h"), ssh_hosts.LIST_SCRIPT)
+    env = {"HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path), "PATH": os.environ["PATH"]}
+    try:
+        listing = ssh_hosts.parse_listing(run_as_remote(argv, env).decode())
+    finally:
+        listening.close()
+    alive = {f.name: f.alive for f in listing.files}
+    assert alive == {"kernel-live.json": True, "kernel-dead.json": False, "kernel-ipc.json": None}
+    assert listing.files[-1].name == "kernel-dead.json"  # running ones first
+    assert {f.name for f in ssh_hosts.running(listing)} == {"kernel-live.json", "kernel-ipc.json"}
+
+
 def test_the_read_script_prints_the_absolute_path_then_the_file(tmp_path: Path) -> None:
     (tmp_path / "k dir").mkdir()
     (tmp_path / "k dir" / "kernel-1.json").write_text('{"a": 1}')
@@ -115,12 +140,21 @@ def test_the_scripts_hold_nothing_another_login_shell_reads_otherwise() -> None:
 
 def test_a_listing_is_newest_first_and_a_file_found_twice_is_once() -> None:
     text = ("h /home/me\nd /home/me/.local/share/jupyter/runtime\n"
-            "f 100 /r/kernel-a.json\nf 300 /r/kernel-b.json\nf 100 /r/kernel-a.json\n"
-            "f x /r/kernel-bad.json\nnoise\n")  # fmt: skip
+            "f 100 1 /r/kernel-a.json\nf 300 ? /r/kernel-b.json\nf 100 1 /r/kernel-a.json\n"
+            "f 400 0 /r/kernel-dead.json\nf x 1 /r/kernel-bad.json\nnoise\n")  # fmt: skip
     listing = ssh_hosts.parse_listing(text)
-    assert [f.path for f in listing.files] == ["/r/kernel-b.json", "/r/kernel-a.json"]
+    assert [(f.path, f.alive) for f in listing.files] == [
+        ("/r/kernel-b.json", None),
+        ("/r/kernel-a.json", True),
+        ("/r/kernel-dead.json", False),
+    ]
     assert listing.home == "/home/me"
-    assert "~/.local/share/jupyter/runtime" in ssh_hosts.nothing_there(listing, "gpu")
+    nothing = Listing("/home/me", "/home/me/.local/share/jupyter/runtime", ())
+    assert "~/.local/share/jupyter/runtime" in ssh_hosts.nothing_there(nothing, "gpu")
+    dead = Listing("/home/me", "/r", (RemoteFile("/r/kernel-dead.json", 1, False),))
+    assert ssh_hosts.nothing_there(dead, "gpu") == (
+        "no running kernel on gpu: nothing listens at the 1 connection file there; start a "
+        "kernel there, or :KernelConnect! to list the files anyway")  # fmt: skip
 
 
 LISTING = Listing("/h", "/h/run", (RemoteFile("/h/run/kernel-6759.json", 3),
@@ -136,6 +170,13 @@ def test_a_fragment_names_one_file_as_locally() -> None:
         ssh_hosts.choose(LISTING, "67", "gpu")
     with pytest.raises(KernelError, match="no connection file matches 'zz' on gpu"):
         ssh_hosts.choose(LISTING, "zz", "gpu")
+    # A dead kernel's file is no rival to a running one's; alone, it is still the one named.
+    files = (
+        RemoteFile("/h/run/kernel-6759.json", 3, False),
+        RemoteFile("/h/run/kernel-67.json", 1),
+    )
+    assert ssh_hosts.choose(Listing("/h", "/h/run", files), "675", "gpu").alive is False
+    assert ssh_hosts.choose(Listing("/h", "/h/run", files), "6", "gpu").name == "kernel-67.json"
 
 
 @pytest.mark.parametrize(
@@ -213,6 +254,8 @@ def test_the_picker_lists_the_files_there_newest_first_by_their_paths() -> None:
         "gpu", "me", 2222, "/h/run/kernel-a b.json"
     )
     assert items[0]["label"].split() == ["kernel-a", "b.json", "10", "s", "ago", "~/run"]
+    dead = Listing("/h", "/h/run", (RemoteFile("/h/run/kernel-d.json", 90, False),))
+    assert picker_items(target, dead, 100)[0]["label"].endswith("~/run  not running")
 
 
 # Section: what killed hosts left

@@ -42,6 +42,8 @@ class App:
         self.options = Options()
         self.sessions: dict[str, KernelSession] = {}
         self.active: KernelSession | None = None
+        # The link kept, unseen, while a kernel elsewhere is looked for: back if none is found.
+        self.behind: KernelSession | None = None
         self.bridge = Bridge(nvim, self._handle, self._compose, lambda: self.gallery.flushed())
         self.gallery = Gallery(lambda: self.options, self.bridge.post)
         self.messages: list[tuple[str, int]] = []
@@ -80,17 +82,24 @@ class App:
 
     def disconnect(self) -> None:
         self._shown_state = None  # the editor said "disconnected" on its own
+        self._drop_behind()
         session = self.linked()
         session.unlink()
         self.forget_link(session)
 
-    def adopt(self, source: KernelSource) -> KernelSession:
+    def adopt(self, source: KernelSource, keep: bool = False) -> KernelSession:
         """The session of ``source``'s kernel (made the first time), active from now on; the
-        link to the kernel linked before is dropped."""
+        link to the kernel linked before is dropped, or with ``keep`` kept behind until the
+        next adopt (or :meth:`back` makes it active again)."""
         self._shown_state = None  # the editor said "connecting"/"starting": say it all again
-        session = self.sessions.get(source.key)
-        if self.active is not None and self.active.channel is not None:
-            self.active.unlink()
+        session, before = self.sessions.get(source.key), self.active
+        linked = before is not None and before.channel is not None
+        if keep:
+            self.behind = before if linked else self.behind
+        else:
+            self._drop_behind()
+            if before is not None and linked:
+                before.unlink()
         if session is None:
             session = KernelSession(source, self.options, time.monotonic)
             self.sessions[source.key] = session
@@ -99,6 +108,19 @@ class App:
         self._apply_options(session)
         self.active = session
         return session
+
+    def back(self) -> None:
+        """No kernel was found where :KernelConnect looked: the link kept behind is active
+        again, as if it had not been asked for."""
+        behind, self.behind = self.behind, None
+        if self.active is None and behind is not None and behind.channel is not None:
+            self.active = behind
+            self._shown_state = None
+
+    def _drop_behind(self) -> None:
+        behind, self.behind = self.behind, None
+        if behind is not None and behind is not self.active and behind.channel is not None:
+            behind.unlink()
 
     def link(self, session: KernelSession) -> None:
         """Open a channel to the session's kernel, and talk to it through that from now on."""
@@ -315,7 +337,9 @@ class App:
             parts.append(Part(head))
         if self.lifecycle.menu is not None:  # :KernelStart's picker
             head["start_menu"], self.lifecycle.menu = self.lifecycle.menu, None
-        state = active.state_payload() if active and active.channel else DISCONNECTED
+        starting = active is not None and active.status.linked is KernelState.STARTING
+        state = active.state_payload() if active and (active.channel or starting) else (
+            DISCONNECTED)  # fmt: skip
         if state != self._shown_state:
             head["state"] = self._shown_state = state
         linked = active.source.buffer_name if active and active.channel else ""

@@ -2,8 +2,9 @@
 
 Everything slow (ssh to list the connection files there, to read the one chosen, to open the
 tunnel) runs in threads of its own; what it found comes back on the host's main thread
-(``_later``), as lifecycle's news does. Without a kernel named: the one file there is linked,
-several are offered in the picker (newest first), none is one line.
+(``_later``), as lifecycle's news does. Without a kernel named: the one kernel running there
+is linked, several are offered in the picker (newest first; with ! the files of kernels that
+died too, marked), none is one line.
 
 Until the file is read, the session is a stand-in's (:class:`Pending`), so that code sent right
 after :KernelConnect waits for the kernel, in order, as it does for a local one.
@@ -40,7 +41,7 @@ class Tunnels:
         """Find the kernel there aside; link it once its tunnel is open."""
         command = self.app.options.ssh_command
         unsigned = self.app.options.allow_unsigned
-        pending = self.app.adopt(Pending(target))
+        pending = self.app.adopt(Pending(target), keep=True)  # the link stays till it is found
         pending.starting()  # what is sent meanwhile waits
         found = self.app.later(lambda source: self._found(pending, source))
         failed = self.app.later(lambda why: self._failed(pending, why))
@@ -53,13 +54,15 @@ class Tunnels:
                 path = target.what
                 if not target.is_path:
                     listing = ssh_hosts.list_files(command, target)
-                    if not listing.files:
+                    live = ssh_hosts.running(listing)
+                    if not path and not (live or (everything and listing.files)):
                         raise KernelError(ssh_hosts.nothing_there(listing, target.host))
-                    if not path and (everything or len(listing.files) > 1):
-                        offer(listing)
+                    if not path and (everything or len(live) > 1):
+                        offer(listing if everything else ssh_hosts.Listing(
+                            listing.home, listing.runtime_dir, tuple(live)))  # fmt: skip
                         return
-                    chosen = ssh_hosts.choose(listing, path, target.host) if path else None
-                    path = (chosen or listing.files[0]).path
+                    chosen = ssh_hosts.choose(listing, path, target.host) if path else live[0]
+                    path = chosen.path
                 path, raw = ssh_hosts.read_file(command, target, path)
                 found(ssh.SshSource.make(command, target, path, raw, unsigned))
             except KernelError as e:
@@ -82,6 +85,8 @@ class Tunnels:
     def _failed(self, pending: KernelSession, why: str) -> None:
         waited = self._drop(pending)
         not_sent = len(pending.held) if waited else 0
+        if waited:
+            self.app.back()
         self.app.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
     def _drop(self, pending: KernelSession) -> bool:
@@ -107,8 +112,10 @@ class Tunnels:
 
     def _offer(self, pending: KernelSession, target: SshTarget, listing: Listing) -> None:
         not_sent = len(pending.held)
-        if self._drop(pending) and not_sent:  # the choice is a :KernelConnect of its own
-            self.app.say(f"{not_sent} not sent: choose a kernel first", ERROR)
+        if self._drop(pending):  # the choice is a :KernelConnect of its own; till then, as was
+            self.app.back()
+            if not_sent:
+                self.app.say(f"{not_sent} not sent: choose a kernel first", ERROR)
         self.app.offer({"prompt": f"Connect to kernel on {target.host}:",
                        "items": picker_items(target, listing, time.time())})  # fmt: skip
 
@@ -122,7 +129,8 @@ def picker_items(target: SshTarget, listing: Listing, now: float) -> list[PickIt
     width = max(len(f.name) for f in listing.files)
     return [{"target": base + quote(f.path),
              "label": f"{f.name:<{width}}  {age(now - f.mtime):<11}  "
-                      f"{listing.shown(f.path).rsplit('/', 1)[0]}"}
+                      f"{listing.shown(f.path).rsplit('/', 1)[0]}"
+                      + ("  not running" if f.alive is False else "")}
             for f in listing.files]  # fmt: skip
 
 

@@ -25,16 +25,26 @@ RUN_TIMEOUT = 30.0  # seconds a remote command may take in all
 MOST_BYTES = 1 << 20  # a connection file is a few hundred bytes: more is not one
 
 # The connection files there, as existing.search_dirs() finds them here: the Jupyter runtime dir
-# (first line: "d DIR"), macOS's, and the IPython profiles' security dirs; "f MTIME PATH" each.
+# (first line: "d DIR"), macOS's, and the IPython profiles' security dirs; "f MTIME LIVE PATH"
+# each. LIVE: 1 when something listens there at the file's tcp hb_port, 0 when nothing does
+# (a kernel that died and left its file), ? when that cannot be told (no /proc/net/tcp, ipc).
 LIST_SCRIPT = """j=${JUPYTER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/jupyter}
 r=${JUPYTER_RUNTIME_DIR:-$j/runtime}
+live() {
+  [ -r /proc/net/tcp ] || { echo "?"; return; }
+  grep -q "transport.: *.ipc" "$1" && { echo "?"; return; }
+  p=$(grep -o "hb_port.: *[0-9]*" "$1" | tr -cd 0-9)
+  [ -n "$p" ] || { echo "?"; return; }
+  x=$(printf %04X "$p")
+  grep -q ":$x [0-9A-F]*:[0-9A-F]* 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null && echo 1 || echo 0
+}
 echo "h $HOME"
 echo "d $r"
 for d in "$r" "$HOME/Library/Jupyter/runtime" "$HOME"/.ipython/profile_*/security; do
   for f in "$d"/kernel-*.json; do
     [ -f "$f" ] || continue
     m=$(stat -c %Y "$f" 2>/dev/null || stat -f %m "$f" 2>/dev/null) || continue
-    echo "f $m $f"
+    echo "f $m $(live "$f") $f"
   done
 done"""
 # $1 a path there, absolute or from the home dir: its absolute path on the first line, then it.
@@ -49,6 +59,7 @@ exec cat -- "$p"
 class RemoteFile:
     path: str
     mtime: float
+    alive: bool | None = None  # something listens at its ports there; None: cannot be told
 
     @property
     def name(self) -> str:
@@ -132,11 +143,21 @@ def parse_listing(text: str) -> Listing:
         elif kind == "d":
             runtime = rest
         elif kind == "f":
-            mtime, _, path = rest.partition(" ")
+            mtime, _, rest = rest.partition(" ")
+            live, _, path = rest.partition(" ")
             if path and mtime.isdigit() and path not in found:
-                found[path] = RemoteFile(path, float(mtime))
-    files = sorted(found.values(), key=lambda f: -f.mtime)  # stable: dirs' order on a tie
+                found[path] = RemoteFile(path, float(mtime), _LIVE.get(live))
+    # Running kernels first, then newest first; stable: the dirs' order on a tie.
+    files = sorted(found.values(), key=lambda f: (f.alive is False, -f.mtime))
     return Listing(home, runtime, tuple(files))
+
+
+_LIVE = {"1": True, "0": False}
+
+
+def running(listing: Listing) -> list[RemoteFile]:
+    """The files of kernels that run there, or may (when it cannot be told)."""
+    return [f for f in listing.files if f.alive is not False]
 
 
 def choose(listing: Listing, fragment: str, host: str) -> RemoteFile:
@@ -146,6 +167,8 @@ def choose(listing: Listing, fragment: str, host: str) -> RemoteFile:
         if file.name in (f"kernel-{fragment}.json", fragment):
             return file
     matches = [f for f in listing.files if fragment in f.name]
+    if len(matches) > 1 and any(f.alive is not False for f in matches):
+        matches = [f for f in matches if f.alive is not False]  # a dead kernel's file is no rival
     if not matches:
         raise KernelError(f"no connection file matches '{fragment}' on {host} "
                           f"({where(listing)})")  # fmt: skip
@@ -157,6 +180,11 @@ def choose(listing: Listing, fragment: str, host: str) -> RemoteFile:
 
 
 def nothing_there(listing: Listing, host: str) -> str:
+    if listing.files:
+        files = "1 connection file" if len(listing.files) == 1 else (
+            f"{len(listing.files)} connection files")  # fmt: skip
+        return (f"no running kernel on {host}: nothing listens at the {files} there; start a "
+                f"kernel there, or :KernelConnect! to list the files anyway")  # fmt: skip
     return f"no connection file on {host} ({where(listing)}); start a kernel there first"
 
 
