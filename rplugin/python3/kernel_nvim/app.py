@@ -42,8 +42,7 @@ class App:
         self.options = Options()
         self.sessions: dict[str, KernelSession] = {}
         self.active: KernelSession | None = None
-        # The link kept, unseen, while a kernel elsewhere is looked for: back if none is found.
-        self.behind: KernelSession | None = None
+        self.behind: KernelSession | None = None  # linked still, while one elsewhere is sought
         self.bridge = Bridge(nvim, self._handle, self._compose, lambda: self.gallery.flushed())
         self.gallery = Gallery(lambda: self.options, self.bridge.post)
         self.messages: list[tuple[str, int]] = []
@@ -88,17 +87,15 @@ class App:
         self.forget_link(session)
 
     def adopt(self, source: KernelSource, keep: bool = False) -> KernelSession:
-        """The session of ``source``'s kernel (made the first time), active from now on; the
-        link to the kernel linked before is dropped, or with ``keep`` kept behind until the
-        next adopt (or :meth:`back` makes it active again)."""
+        """The session of ``source``'s kernel (made the first time), active from now on; the link
+        before is dropped, or (``keep``) kept behind until the next adopt or :meth:`back`."""
         self._shown_state = None  # the editor said "connecting"/"starting": say it all again
         session, before = self.sessions.get(source.key), self.active
-        linked = before is not None and before.channel is not None
-        if keep:
-            self.behind = before if linked else self.behind
-        else:
+        if keep and before is not None and before.channel is not None:
+            self.behind = before
+        elif not keep:
             self._drop_behind()
-            if before is not None and linked:
+            if before is not None and before.channel is not None:
                 before.unlink()
         if session is None:
             session = KernelSession(source, self.options, time.monotonic)
@@ -110,8 +107,7 @@ class App:
         return session
 
     def back(self) -> None:
-        """No kernel was found where :KernelConnect looked: the link kept behind is active
-        again, as if it had not been asked for."""
+        """No kernel was found where :KernelConnect looked: the link kept behind is active again."""
         behind, self.behind = self.behind, None
         if self.active is None and behind is not None and behind.channel is not None:
             self.active = behind
@@ -337,9 +333,8 @@ class App:
             parts.append(Part(head))
         if self.lifecycle.menu is not None:  # :KernelStart's picker
             head["start_menu"], self.lifecycle.menu = self.lifecycle.menu, None
-        starting = active is not None and active.status.linked is KernelState.STARTING
-        state = active.state_payload() if active and (active.channel or starting) else (
-            DISCONNECTED)  # fmt: skip
+        live = active and (active.channel or active.status.linked is KernelState.STARTING)
+        state = active.state_payload() if active and live else DISCONNECTED
         if state != self._shown_state:
             head["state"] = self._shown_state = state
         linked = active.source.buffer_name if active and active.channel else ""
