@@ -326,6 +326,8 @@ def test_disconnect_and_exit_and_a_dead_host_leave_no_ssh_process(
         editor.nvim.vars["kernel_ssh_command"] = sshd.ssh_command
         editor.nvim.command(f"KernelConnect ssh://{REMOTE}/{kernel.fragment}")
         wait_linked(editor, REMOTE, kernel)
+        # An earlier test's editor may still be closing its tunnel: this one's is the one left.
+        wait_for(lambda: len(tunnels(sshd)) == 1, 10, "one tunnel")
         [pid] = tunnels(sshd)
         sockets = forwarded(pid)[0].parent
         if end == "disconnect":
