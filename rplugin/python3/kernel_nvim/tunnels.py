@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -58,8 +59,7 @@ class Tunnels:
                     if not path and not (live or (everything and listing.files)):
                         raise KernelError(ssh_hosts.nothing_there(listing, target.host))
                     if not path and (everything or len(live) > 1):
-                        offer(listing if everything else ssh_hosts.Listing(
-                            listing.home, listing.runtime_dir, tuple(live)))  # fmt: skip
+                        offer(listing if everything else replace(listing, files=tuple(live)))
                         return
                     chosen = ssh_hosts.choose(listing, path, target.host) if path else live[0]
                     path = chosen.path
@@ -85,17 +85,17 @@ class Tunnels:
     def _failed(self, pending: KernelSession, why: str) -> None:
         waited = self._drop(pending)
         not_sent = len(pending.held) if waited else 0
-        if waited:
-            self.app.back()
         self.app.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
     def _drop(self, pending: KernelSession) -> bool:
-        """The stand-in goes; whether it was still the session the user waits for."""
+        """The stand-in goes, and the link kept behind it is back; whether it was still the
+        session the user waits for."""
         if self.app.sessions.get(pending.source.key) is pending:
             del self.app.sessions[pending.source.key]
         if self.app.active is not pending:
             return False
         self.app.active = None
+        self.app.back()
         return True
 
     def _opened(self, session: KernelSession, source: SshSource, why: str) -> None:
@@ -112,10 +112,8 @@ class Tunnels:
 
     def _offer(self, pending: KernelSession, target: SshTarget, listing: Listing) -> None:
         not_sent = len(pending.held)
-        if self._drop(pending):  # the choice is a :KernelConnect of its own; till then, as was
-            self.app.back()
-            if not_sent:
-                self.app.say(f"{not_sent} not sent: choose a kernel first", ERROR)
+        if self._drop(pending) and not_sent:  # the choice is a :KernelConnect of its own
+            self.app.say(f"{not_sent} not sent: choose a kernel first", ERROR)
         self.app.offer({"prompt": f"Connect to kernel on {target.host}:",
                        "items": picker_items(target, listing, time.time())})  # fmt: skip
 

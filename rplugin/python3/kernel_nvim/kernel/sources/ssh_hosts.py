@@ -167,8 +167,8 @@ def choose(listing: Listing, fragment: str, host: str) -> RemoteFile:
         if file.name in (f"kernel-{fragment}.json", fragment):
             return file
     matches = [f for f in listing.files if fragment in f.name]
-    if len(matches) > 1 and any(f.alive is not False for f in matches):
-        matches = [f for f in matches if f.alive is not False]  # a dead kernel's file is no rival
+    live = [f for f in matches if f.alive is not False]
+    matches = live if len(matches) > 1 and live else matches  # a dead kernel's file is no rival
     if not matches:
         raise KernelError(f"no connection file matches '{fragment}' on {host} "
                           f"({where(listing)})")  # fmt: skip
