@@ -118,6 +118,23 @@ def test_input_interrupt_and_restart_through_the_server(
     editor.wait_output("False")
 
 
+def test_a_kernel_that_moves_to_new_ports_on_restart_is_followed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    # As a gateway's remote kernels do: the server's sockets behind a websocket opened before
+    # the restart lead nowhere after it, so the link opens its websocket anew.
+    with running_server(tmp_path, tmp_path, moving=True) as own:
+        kernel = own.start_kernel()
+        link(editor, f"{own.url}api/kernels/{kernel}?token={own.token}")
+        editor.nvim.command("KernelExec x = 1")
+        editor.wait_state("idle")
+        editor.nvim.command("KernelRestart")
+        editor.wait_state("restarted", timeout=60)
+        editor.nvim.command("KernelExec print('x' in dir(), 'after the move')")
+        editor.wait_output("False after the move", timeout=30)
+        assert "reconnect" not in editor.messages()  # our own restart: nothing to tell
+
+
 def test_a_token_asked_once_and_a_wrong_one(editor: Editor, server: Server, kernel_id: str) -> None:
     editor.nvim.command(f"KernelConnect {server.url}api/kernels/{kernel_id}")
     editor.wait_screen("Token for")

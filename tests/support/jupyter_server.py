@@ -104,8 +104,10 @@ def _spawn(argv: list[str], env: dict[str, str], root: Path, log: Path | None) -
 
 
 def start_server(tmp: Path, home: Path, kind: str = "server", base_url: str = "/",
-                 tls: bool = False, json_only: bool = False) -> Server:  # fmt: skip
-    """A Jupyter Server (``kind="server"``) or Kernel Gateway (``"gateway"``), ready."""
+                 tls: bool = False, json_only: bool = False,
+                 moving: bool = False) -> Server:  # fmt: skip
+    """A Jupyter Server (``kind="server"``) or Kernel Gateway (``"gateway"``), ready;
+    ``moving``: its kernels take new ports on each restart (``moving_kernels``)."""
     port, token = free_port(), secrets.token_hex(16)
     root = tmp / f"{kind}-{port}"
     for sub in ("runtime", "config", "data", "work"):
@@ -140,6 +142,12 @@ def start_server(tmp: Path, home: Path, kind: str = "server", base_url: str = "/
         app = "ServerApp"  # fmt: skip
         if json_only:
             argv.append("--ZMQChannelsWebsocketConnection.kernel_ws_protocol=")
+        if moving:
+            argv += ["--MappingKernelManager.kernel_manager_class="
+                     "support.moving_kernels.MovingKernelManager",
+                     "--KernelManager.cache_ports=False"]  # fmt: skip
+            env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]),
+                                                 env.get("PYTHONPATH", "")])  # fmt: skip
     ca_file = ""
     scheme = "http"
     if tls:

@@ -12,7 +12,9 @@ from kernel_nvim.kernel.liveness import (
     Handshake,
     Heartbeat,
     InterruptWatch,
+    Join,
     Liveness,
+    Redial,
     Step,
 )
 from kernel_nvim.kernel.wire import DropReason
@@ -50,6 +52,50 @@ def test_a_rejoin_waits_for_iopub_caused_by_its_own_probes() -> None:
     assert rejoin.step(0.1) is Step.PROBE
     assert rejoin.on_message("iopub", message("status", "info-1")) is True
     assert rejoin.step(0.2) is Step.READY
+
+
+def test_a_join_holds_sends_through_the_handshake_and_each_rejoin_then_lets_them_go() -> None:
+    join = Join(now=0.0, timeout=5.0)
+    assert join.again(0.0) is False  # the handshake proves iopub already
+    join.asked("info-1")
+    join.on_message("shell", message("kernel_info_reply", "info-1"))
+    assert join.on_message("iopub", message("status", "info-1")) is True
+    assert join.step(0.1) is Step.READY and join.joined
+    assert join.again(1.0) is True and not join.joined  # we restarted it: prove iopub again
+    assert join.again(1.0) is False  # one rejoin at a time
+    join.asked("info-2")
+    assert join.on_message("shell", message("kernel_info_reply", "info-2")) is True
+    assert join.step(1.1) is Step.PROBE  # replied, but its iopub has not come
+    join.asked("info-3")
+    assert join.on_message("iopub", message("status", "info-3")) is True
+    assert join.step(1.2) is Step.REJOINED and join.joined
+    assert join.reply == message("kernel_info_reply", "info-1")  # the session's, from linking
+
+
+def test_a_rejoin_that_gets_no_answer_lets_what_waits_go_at_its_deadline() -> None:
+    join = Join(now=0.0, timeout=5.0)
+    join.asked("info-1")
+    join.on_message("shell", message("kernel_info_reply", "info-1"))
+    join.on_message("iopub", message("status", "info-1"))
+    assert join.step(0.1) is Step.READY
+    join.again(1.0)
+    assert join.next_deadline() == 6.0
+    assert join.step(5.9) is Step.WAIT
+    assert join.step(6.0) is Step.REJOINED and join.joined and join.next_deadline() is None
+
+
+def test_redial_backs_off_then_gives_up_and_says_whether_it_was_a_rejoin() -> None:
+    redial = Redial(give_up_after=3.0, backoff=(0.1, 1.0))
+    redial.lost(10.0)
+    assert redial.next_try == 10.0  # the first try at once
+    assert redial.failed(10.0) is False and redial.next_try == 10.1
+    assert redial.failed(10.1) is False and redial.next_try == 11.1
+    assert redial.failed(11.1) is False and redial.next_try == 12.1  # the last one, repeated
+    assert redial.failed(13.0) is True
+    redial.lost(20.0, rejoin=True)
+    assert redial.back() is True and redial.since is None
+    redial.lost(30.0)
+    assert redial.back() is False
 
 
 def test_handshake_probes_at_most_once_per_interval() -> None:

@@ -51,6 +51,9 @@ class FakeChannel:
         self.sent.append((channel, msg_type, {"msg_id": msg_id, **content}))
         return msg_id
 
+    def rejoin(self) -> None:
+        self.sent.append(("", "rejoin", {}))
+
     def close(self) -> None:
         self.closed = True
 

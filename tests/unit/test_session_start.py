@@ -64,6 +64,8 @@ def test_our_restart_is_starting_then_restarted_when_the_new_kernel_speaks(
     session.handle(Event(EventKind.UNRESPONSIVE))  # the old process is gone: nothing to say
     assert not any("does not answer" in m for m, _ in session.messages)
     session.restart_done()
+    # The channel proves the way to the new process before the probe (and what follows) goes.
+    assert [t for _, t, _ in channel(session).sent[-2:]] == ["rejoin", "kernel_info_request"]
     probe = channel(session).last("kernel_info_request")
     session.handle(status("busy", probe, session="new-kernel"))
     session.handle(status("idle", probe, session="new-kernel"))

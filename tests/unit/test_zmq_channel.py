@@ -220,14 +220,14 @@ def test_an_error_handling_one_message_drops_that_message_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     channel, events = ready(open_channel)
-    real = zmq_channel.Handshake.on_message
+    real = zmq_channel.Join.on_message
 
     def fragile(self: Any, name: str, msg: dict[str, Any]) -> bool:
         if msg["content"].get("text") == "boom":
             raise KeyError("a bug of ours")
         return real(self, name, msg)
 
-    monkeypatch.setattr(zmq_channel.Handshake, "on_message", fragile)
+    monkeypatch.setattr(zmq_channel.Join, "on_message", fragile)
     publish_raw(kernel, HEADER % b"boom", b"{}", STREAM % b"boom")
     publish_raw(kernel, HEADER % b"after", b"{}", STREAM % b"after")
 

@@ -60,5 +60,9 @@ class Channel(Protocol):
     ) -> str:
         """Queue a message on ``channel``; returns its msg_id at once, before it is sent."""
 
+    def rejoin(self) -> None:
+        """We restarted the kernel: before what is sent after this, prove that its output
+        reaches us from the new process (it would be lost otherwise)."""
+
     def close(self) -> None:
         """Stop the I/O thread and close the transport. Never stops the kernel."""

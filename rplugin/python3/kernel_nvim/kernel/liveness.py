@@ -26,6 +26,7 @@ class Step(enum.Enum):
     PROBE = "probe"  # ask kernel_info on shell again: its busy/idle show iopub works
     READY = "ready"  # done: hand the session the kernel_info_reply
     NO_ANSWER = "no_answer"  # the kernel never answered kernel_info: give up
+    REJOINED = "rejoined"  # a rejoin is over (proven, or not in time): what waited is sent
 
 
 class Handshake:
@@ -89,6 +90,89 @@ class Handshake:
         if self.reply is not None:
             return min(self.deadline, self._next_probe)
         return self.deadline
+
+
+class Join:
+    """A link's handshake, then each rejoin: when the way to the kernel changed under the link
+    (its shell connection dropped; we restarted it behind a server), output of a request sent
+    at once could be published before iopub reaches the new process, and be lost. So iopub is
+    proven again, by the busy and idle of probes of our own, and what the user sends waits."""
+
+    def __init__(self, now: float, timeout: float) -> None:
+        self.timeout = timeout
+        self.handshake = Handshake(now, timeout)
+        self.rejoin: Handshake | None = None
+
+    @property
+    def joined(self) -> bool:
+        return self.handshake.done and self.rejoin is None
+
+    @property
+    def reply(self) -> Message | None:
+        return self.handshake.reply
+
+    def again(self, now: float) -> bool:
+        """Prove iopub again; True when that starts a rejoin (ask kernel_info now)."""
+        if not self.joined:
+            return False  # the handshake, or a rejoin, is proving it already
+        self.rejoin = Handshake(now, self.timeout, own_iopub=True)
+        return True
+
+    def asked(self, msg_id: str) -> None:
+        for handshake in (self.handshake, self.rejoin):
+            if handshake is not None:
+                handshake.asked(msg_id)
+
+    def on_message(self, channel: str, msg: Message) -> bool:
+        """True when ``msg`` is a probe's, not for the session. Both take note: a rejoin's
+        probes are the handshake's too."""
+        own = self.handshake.on_message(channel, msg)
+        return (self.rejoin is not None and self.rejoin.on_message(channel, msg)) or own
+
+    def step(self, now: float) -> Step:
+        step = self.handshake.step(now)
+        if step is not Step.WAIT or self.rejoin is None:
+            return step
+        step = self.rejoin.step(now)
+        if step in (Step.READY, Step.NO_ANSWER):
+            self.rejoin = None
+            return Step.REJOINED
+        return step
+
+    def next_deadline(self) -> float | None:
+        deadlines = [self.handshake.next_deadline(),
+                     self.rejoin.next_deadline() if self.rejoin is not None else None]  # fmt: skip
+        return min((d for d in deadlines if d is not None), default=None)
+
+
+class Redial:
+    """When to open a dropped connection again, and when to give up: tries at growing intervals
+    (``backoff``, the last one repeated) for ``give_up_after`` seconds."""
+
+    def __init__(self, give_up_after: float, backoff: tuple[float, ...] = (0.1, 0.25, 0.5, 1, 2)):
+        self.give_up_after = give_up_after
+        self.backoff = backoff
+        self.since: float | None = None  # it dropped then (None: it is up)
+        self.rejoin = False  # we dropped it ourselves, after our restart
+        self.next_try = 0.0
+        self._tries = 0
+
+    def lost(self, now: float, rejoin: bool = False) -> None:
+        self.since, self.rejoin, self.next_try, self._tries = now, rejoin, now, 0
+
+    def failed(self, now: float) -> bool:
+        """A try failed: True when it is time to give up, else the next one is due later."""
+        assert self.since is not None
+        if now - self.since >= self.give_up_after:
+            return True
+        self.next_try = now + self.backoff[min(self._tries, len(self.backoff) - 1)]
+        self._tries += 1
+        return False
+
+    def back(self) -> bool:
+        """It is up again; whether that was a rejoin."""
+        rejoin, self.since, self.rejoin = self.rejoin, None, False
+        return rejoin
 
 
 class Liveness(enum.Enum):

@@ -10,8 +10,9 @@ Liveness: a websocket ping every ``hb_interval``; no pong within ``hb_timeout`` 
 UNRESPONSIVE (the server, or the way to it, does not answer). When the websocket drops, the
 channel says RECONNECTING and connects again with the same ``session_id``, so that a Jupyter
 Server replays what the kernel said meanwhile; what the user sends waits, in order, and goes
-once it is back (RECONNECTED). A server that no longer has the kernel (404) ends the link as
-GONE; a refused token as FAILED; a server that stays away past ``reconnect_for`` as FAILED.
+once it is back (RECONNECTED); after our restart it connects anew, silently (``rejoin``). A
+server without the kernel (404) ends the link as GONE; a refused token, or a server away past
+``reconnect_for``, as FAILED.
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import ws_frames
+from . import ws_problems as problems
 from .channel import Channel, Event, EventKind, EventSink, Message
-from .liveness import DropLog, Handshake, Heartbeat, Liveness, Step
+from .liveness import DropLog, Heartbeat, Join, Liveness, Redial, Step
 from .wire import InvalidMessage, Session
-from .ws_problems import refused as _refused
-from .ws_problems import untrusted as _untrusted
-from .ws_problems import why as _why
 
 if TYPE_CHECKING:
     from .zmq_channel import Timing
@@ -42,7 +41,6 @@ log = logging.getLogger(__name__)
 
 MISSING = "websocket-client"  # the package a server's kernels need (pip name)
 RECONNECT_FOR = 120.0  # seconds a dropped websocket is tried again before the link ends
-BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0)  # seconds between tries, the last one repeated
 
 
 @dataclass(frozen=True)
@@ -97,6 +95,12 @@ class WsChannel:
         self._command(channel, msg)
         return str(msg["header"]["msg_id"])
 
+    def rejoin(self) -> None:
+        """We restarted the kernel: the server's sockets to it may be new (a gateway's kernels
+        move) or not reach it yet. A new websocket, as JupyterLab opens after a restart, has the
+        server wire it afresh; probes of ours prove iopub before what follows is sent."""
+        self._command("rejoin", {})
+
     def close(self) -> None:
         """Stop the thread and close the websocket. Never stops the kernel."""
         if self._wake_w.fileno() < 0:
@@ -132,26 +136,23 @@ class WsChannel:
 class _Loop:
     def __init__(self, channel: WsChannel) -> None:
         self.channel = channel
-        self.clock = channel.clock
-        self.timing = channel.timing
+        self.clock, self.timing = channel.clock, channel.timing
         now = self.clock()
-        self.handshake = Handshake(now, self.timing.handshake)
+        self.join = Join(now, self.timing.handshake)
         self.heartbeat = Heartbeat(now, self.timing.hb_interval, self.timing.hb_timeout)
         self.ws: Any = None
-        self.lost_since: float | None = None  # the websocket dropped then: tries since
-        self.tries = 0
-        self.next_try = 0.0
+        self.redial = Redial(channel.reconnect_for)
 
     def run(self) -> None:
         try:
             import websocket  # noqa: F401  (websocket-client)
         except ImportError:
-            self._end(EventKind.FAILED, f"a Jupyter Server's kernels need {MISSING} in the "
-                                        f"python3 host: pip install {MISSING}")  # fmt: skip
+            why = f"a Jupyter Server's kernels need {MISSING} in the python3 host: pip install "
+            self.channel.emit([Event(EventKind.FAILED, text=why + MISSING)])
             return
         problem = self._connect()
         if problem is not None:
-            self._end(*problem)
+            self.channel.emit([Event(problem[0], text=problem[1])])
             return
         for channel in ("control", "shell"):  # control answers even while shell is busy
             self._ask_info(channel)
@@ -194,11 +195,11 @@ class _Loop:
                 # ("Invalid WebSocket Header"); ask again without one, for the JSON form.
                 self.ws = websocket.create_connection(endpoint.url, **options)
         except websocket.WebSocketBadStatusException as e:
-            return _refused(e.status_code, endpoint.shown)
+            return problems.refused(e.status_code, endpoint.shown)
         except ssl.SSLCertVerificationError as e:
-            return EventKind.FAILED, _untrusted(endpoint.shown, e)
+            return EventKind.FAILED, problems.untrusted(endpoint.shown, e)
         except (OSError, websocket.WebSocketException) as e:
-            return EventKind.FAILED, f"cannot reach {endpoint.shown}: {_why(e)}"
+            return EventKind.FAILED, f"cannot reach {endpoint.shown}: {problems.why(e)}"
         self.channel.protocol = self.ws.getsubprotocol() or ""
         _ack_at_once(self.ws)
         return None
@@ -215,8 +216,8 @@ class _Loop:
 
     def _next_deadline(self) -> float:
         if self.ws is None:
-            return self.next_try
-        deadlines = [self.heartbeat.next_deadline(), self.handshake.next_deadline(),
+            return self.redial.next_try
+        deadlines = [self.heartbeat.next_deadline(), self.join.next_deadline(),
                      self.channel.drops.next_deadline()]  # fmt: skip
         return min(d for d in deadlines if d is not None)
 
@@ -227,11 +228,15 @@ class _Loop:
 
     def _run_commands(self) -> None:
         commands = self.channel._commands
-        ready = self.handshake.done and self.ws is not None
+        ready = self.join.joined and self.ws is not None
         while commands and (ready or commands[0][0] == "stop"):
             channel, msg = commands[0]
             if channel == "stop":
                 self.channel.stopping = True
+                return
+            if channel == "rejoin":
+                commands.popleft()
+                self._lost("", [], rejoin=True)
                 return
             if not self._send(channel, msg):
                 return  # the websocket dropped: this one goes again once it is back
@@ -249,13 +254,13 @@ class _Loop:
         try:
             self.ws.send(payload, opcode=opcode)
         except (OSError, websocket.WebSocketException) as e:
-            self._lost(_why(e), [])
+            self._lost(problems.why(e), [])
             return False
         return True
 
     def _ask_info(self, channel: str = "shell") -> None:
         msg = self.channel.session.msg("kernel_info_request", {})
-        self.handshake.asked(msg["msg_id"])
+        self.join.asked(msg["msg_id"])
         self._send(channel, msg)
 
     # Reading.
@@ -268,7 +273,7 @@ class _Loop:
             try:
                 opcode, frame = self.ws.recv_data_frame(True)
             except (OSError, websocket.WebSocketException) as e:
-                self._lost(_why(e), batch)
+                self._lost(problems.why(e), batch)
                 return
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 self._lost("the server closed the connection", batch)
@@ -295,7 +300,7 @@ class _Loop:
         except InvalidMessage as e:
             self.channel.drops.drop(e.reason, self.clock())
             return
-        if self.handshake.on_message(channel, msg):
+        if self.join.on_message(channel, msg):
             return
         batch.append(Event(EventKind.MESSAGE, channel=channel, msg=msg))
         # The server's own word on its kernel: it died and could not be restarted.
@@ -306,76 +311,72 @@ class _Loop:
     # Timers, losing the websocket, getting it back.
 
     def _on_timers(self, batch: list[Event]) -> None:
+        import websocket
+
         now = self.clock()
         if self.ws is None:
-            if now >= self.next_try:
+            if now >= self.redial.next_try:
                 self._try_again(batch)
             return
-        step = self.handshake.step(now)
+        step = self.join.step(now)
         if step is Step.READY:
-            assert self.handshake.reply is not None
+            assert self.join.reply is not None
             self.heartbeat.arm()
-            batch.append(Event(EventKind.READY, msg=self.handshake.reply))
+            batch.append(Event(EventKind.READY, msg=self.join.reply))
             self._run_commands()
         elif step is Step.PROBE:
             self._ask_info()
         elif step is Step.NO_ANSWER:
-            self._end(EventKind.NO_ANSWER, f"{self.handshake.timeout:g}", batch)
+            self._end(EventKind.NO_ANSWER, f"{self.join.timeout:g}", batch)
             return
+        elif step is Step.REJOINED:
+            self._run_commands()
         if self.ws is not None and self.heartbeat.ping_due(now):
-            self._ping(batch)
+            try:
+                self.ws.ping()
+            except (OSError, websocket.WebSocketException) as e:
+                self._lost(problems.why(e), batch)
         if self.heartbeat.check(now) is Liveness.UNRESPONSIVE:
             batch.append(Event(EventKind.UNRESPONSIVE))
         self.channel.drops.flush(now)
 
-    def _ping(self, batch: list[Event]) -> None:
-        import websocket
-
-        try:
-            self.ws.ping()
-        except (OSError, websocket.WebSocketException) as e:
-            self._lost(_why(e), batch)
-
-    def _lost(self, why: str, batch: list[Event]) -> None:
+    def _lost(self, why: str, batch: list[Event], rejoin: bool = False) -> None:
+        """The websocket dropped (``rejoin``: we closed it, after our restart): try again."""
         self._close_ws()
         if self.channel.stopping:
             return
-        if not self.handshake.done:  # it never worked: no point in trying again
+        if not self.join.handshake.done:  # it never worked: no point in trying again
             self._end(EventKind.FAILED, f"{self.channel.endpoint.shown} dropped the connection: "
                                         f"{why}", batch)  # fmt: skip
             return
-        self.lost_since, self.tries, self.next_try = self.clock(), 0, self.clock()
-        batch.append(Event(EventKind.RECONNECTING, text=why))
+        self.redial.lost(self.clock(), rejoin)
+        if not rejoin:
+            batch.append(Event(EventKind.RECONNECTING, text=why))
 
     def _try_again(self, batch: list[Event]) -> None:
-        assert self.lost_since is not None
         problem = self._connect()
         if problem is None:
-            self.lost_since = None
             now = self.clock()
             self.heartbeat = Heartbeat(now, self.timing.hb_interval, self.timing.hb_timeout)
             self.heartbeat.arm()
-            batch.append(Event(EventKind.RECONNECTED))
+            if self.redial.back():
+                self.join.again(now)
+            else:
+                batch.append(Event(EventKind.RECONNECTED))
+            if not self.join.joined:  # a rejoin, begun now or broken off: (again) its probe
+                self._ask_info()
             self._run_commands()
             return
         kind, why = problem
-        gave_up = self.clock() - self.lost_since >= self.channel.reconnect_for
-        if kind is EventKind.GONE or why.startswith("the server refused") or gave_up:
-            if gave_up:
-                why = (f"{self.channel.endpoint.shown} did not come back within "
-                       f"{self.channel.reconnect_for:g} s")  # fmt: skip
+        if kind is EventKind.GONE or why.startswith("the server refused"):
             self._end(kind, why, batch)
-            return
-        self.next_try = self.clock() + BACKOFF[min(self.tries, len(BACKOFF) - 1)]
-        self.tries += 1
+        elif self.redial.failed(self.clock()):
+            self._end(kind, f"{self.channel.endpoint.shown} did not come back within "
+                            f"{self.channel.reconnect_for:g} s", batch)  # fmt: skip
 
-    def _end(self, kind: EventKind, why: str, batch: list[Event] | None = None) -> None:
+    def _end(self, kind: EventKind, why: str, batch: list[Event]) -> None:
         self.channel.stopping = True
-        event = Event(kind, text=why)
-        if batch is None:
-            self.channel.emit([event])
-        else:
-            batch.append(event)
+        batch.append(Event(kind, text=why))
 
     def _close_ws(self) -> None:
         if self.ws is not None:
@@ -385,9 +386,8 @@ class _Loop:
 
 
 def _ack_at_once(ws: Any) -> None:
-    """Ask Linux to ACK what comes next at once, again after each read (it falls back to delayed
-    ACKs). Jupyter Server's websocket keeps Nagle on, so each frame after the first waits for the
-    ACK of the one before, which Linux delays by 40 ms: a `print` took ~48 ms instead of ~8."""
+    """ACK what comes next at once (again after each read: Linux falls back to delayed ACKs).
+    Jupyter Server keeps Nagle on: without, each frame waits 40 ms for the ACK of the last."""
     with contextlib.suppress(OSError, AttributeError):
         ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 

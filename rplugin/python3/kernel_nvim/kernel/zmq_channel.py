@@ -26,7 +26,7 @@ import zmq
 
 from ..errors import KernelError
 from .channel import Channel, Event, EventKind, EventSink, Message
-from .liveness import DropLog, Handshake, Heartbeat, InterruptWatch, Liveness, Step
+from .liveness import DropLog, Heartbeat, InterruptWatch, Join, Liveness, Step
 from .wire import DropReason, InvalidMessage, Session
 from .zmq_sockets import MESSAGE_CHANNELS, Sockets, ZmqEndpoints
 
@@ -102,6 +102,10 @@ class ZmqChannel:
         self._command(channel, msg)
         return str(msg["header"]["msg_id"])
 
+    def rejoin(self) -> None:
+        """We restarted the kernel: prove iopub reaches the new process before what follows."""
+        self._command("rejoin", {})
+
     def close(self) -> None:
         """Stop the thread and close the sockets. Never stops the kernel."""
         if self._wake.closed:
@@ -164,12 +168,11 @@ class _Loop:
         self.clock = channel.clock
         timing = channel.timing
         now = self.clock()
-        self.handshake = Handshake(now, timing.handshake)
+        self.join = Join(now, timing.handshake)
         self.heartbeat = Heartbeat(now, timing.hb_interval, timing.hb_timeout)
         self.interrupts = InterruptWatch(timing.interrupt_grace)
         self.drops = channel.drops
         self.poller = zmq.Poller()
-        self.rejoin: Handshake | None = None  # after the shell connection dropped
         for sock in (*io.by_name.values(), io.hb, io.wake, io.shell_events):
             self.poller.register(sock, zmq.POLLIN)
 
@@ -196,8 +199,7 @@ class _Loop:
     def _timeout_ms(self) -> int:
         deadlines = [
             self.heartbeat.next_deadline(),
-            self.handshake.next_deadline(),
-            self.rejoin.next_deadline() if self.rejoin is not None else None,
+            self.join.next_deadline(),
             self.interrupts.next_deadline(),
             self.drops.next_deadline(),
         ]
@@ -215,21 +217,21 @@ class _Loop:
         commands = self.channel._commands
         # Until the handshake is done, a request could run before iopub is subscribed and its
         # output be lost: what the user sends meanwhile waits, in order.
-        joined = self.handshake.done and self.rejoin is None
-        while commands and (joined or commands[0][0] == "stop"):
+        while commands and (self.join.joined or commands[0][0] == "stop"):
             channel, msg = commands.popleft()
             if channel == "stop":
                 self.channel.stopping = True
                 return
+            if channel == "rejoin":
+                self._rejoin()
+                continue
             if msg["msg_type"] == "interrupt_request":
                 self.interrupts.sent(msg["msg_id"], self.clock())
             self._send(channel, msg)
 
     def _ask_info(self, channel: str) -> None:
         msg = self.session.msg("kernel_info_request", {})
-        for handshake in (self.handshake, self.rejoin):
-            if handshake is not None:
-                handshake.asked(msg["msg_id"])
+        self.join.asked(msg["msg_id"])
         self._send(channel, msg)
 
     def _on_shell_events(self) -> None:
@@ -238,12 +240,11 @@ class _Loop:
                 self.io.shell_events.recv_multipart(zmq.NOBLOCK)  # only disconnections
             except zmq.Again:
                 break
-            if self.handshake.done and self.rejoin is None:
-                # Output of a request sent now could be published before iopub subscribes to
-                # the kernel that comes back, and be lost: prove iopub first, as on linking.
-                self.rejoin = Handshake(self.clock(), self.channel.timing.handshake,
-                                        own_iopub=True)  # fmt: skip
-                self._ask_info("shell")
+            self._rejoin()  # the kernel that comes back: prove iopub first, as on linking
+
+    def _rejoin(self) -> None:
+        if self.join.again(self.clock()):
+            self._ask_info("shell")
 
     def _send(self, channel: str, msg: Message) -> None:
         try:
@@ -271,9 +272,7 @@ class _Loop:
                 self.drops.drop(DropReason.MALFORMED, self.clock())
 
     def _dispatch(self, name: str, msg: Message, batch: list[Event]) -> None:
-        # Both take note: a rejoin's probes are the handshake's too (theirs, not the session's).
-        own = self.handshake.on_message(name, msg)
-        if (self.rejoin is not None and self.rejoin.on_message(name, msg)) or own:
+        if self.join.on_message(name, msg):
             return
         if msg["msg_type"] == "interrupt_reply":
             self.interrupts.answered(msg["parent_header"].get("msg_id", ""))
@@ -320,24 +319,19 @@ class _Loop:
         self.drops.flush(now)
 
     def _on_handshake(self, now: float, batch: list[Event]) -> None:
-        step = self.handshake.step(now)
+        step = self.join.step(now)
         if step is Step.READY:
-            assert self.handshake.reply is not None
+            assert self.join.reply is not None
             self.heartbeat.arm()
-            batch.append(Event(EventKind.READY, msg=self.handshake.reply))
+            batch.append(Event(EventKind.READY, msg=self.join.reply))
             self._run_commands()
         elif step is Step.PROBE:
             self._ask_info("shell")
         elif step is Step.NO_ANSWER:
             self.channel.stopping = True
-            batch.append(Event(EventKind.NO_ANSWER, text=f"{self.handshake.timeout:g}"))
-        if self.rejoin is not None:
-            step = self.rejoin.step(now)
-            if step is Step.PROBE:
-                self._ask_info("shell")
-            elif step is not Step.WAIT:  # proven, or not back in time: what waits is sent
-                self.rejoin = None
-                self._run_commands()
+            batch.append(Event(EventKind.NO_ANSWER, text=f"{self.join.timeout:g}"))
+        elif step is Step.REJOINED:
+            self._run_commands()
 
 
 def _asks(question: Callable[[], bool] | None) -> bool:

@@ -78,6 +78,7 @@ class KernelSession:
     def restart_done(self) -> None:
         """Our restart is done: a request makes the new kernel speak, and so be seen back."""
         if self.channel is not None and self.status.linked is KernelState.STARTING:
+            self.channel.rejoin()  # the probe, and what follows, reach the new process
             self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
 
     def start_failed(self, why: str) -> None:
