@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_client.ioloop import AsyncIOLoopKernelManager
+from jupyter_client.ioloop.manager import AsyncIOLoopKernelManager
 
 
-class MovingKernelManager(AsyncIOLoopKernelManager):  # type: ignore[misc]
+class MovingKernelManager(AsyncIOLoopKernelManager):
     async def _async_restart_kernel(
         self, now: bool = False, newports: bool = False, **kw: Any
     ) -> None:
         await super()._async_restart_kernel(now=now, newports=True, **kw)
 
-    restart_kernel = _async_restart_kernel
+    restart_kernel = _async_restart_kernel  # type: ignore[assignment]
