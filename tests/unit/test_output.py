@@ -258,6 +258,26 @@ def test_replace_item_replaces_every_item_with_the_key_in_any_block() -> None:
     assert mirror.lines == ["In [1]: a", "v2", "In [2]: b", "other", "v2"] == text_of(doc)
 
 
+def test_an_edit_among_many_blocks_starts_at_its_line_wherever_that_is() -> None:
+    doc, mirror = OutputDocument(10_000), Mirror()
+    blocks = []
+    for n in range(300):
+        block = doc.new_block(seg(f"In [{n}]: x\n"))
+        doc.add_item(block, seg(f"out {n}\n"), key=f"k{n}")
+        doc.append(block, seg("" if n % 7 else "\n"))  # some end in an empty stream item
+        doc.finish(block)
+        blocks.append(block)
+    mirror.apply(doc)
+    for n in (0, 150, 299):
+        doc.replace_item(f"k{n}", seg(f"new {n}\n"))
+        edit = mirror.apply(doc)
+        assert edit is not None and edit.lines[0] == f"new {n}"
+        assert mirror.lines == text_of(doc)
+    doc.append(blocks[-1], seg("tail\n"))
+    edit = mirror.apply(doc)
+    assert edit is not None and edit.lines == ["tail"] and mirror.lines == text_of(doc)
+
+
 def test_replace_item_with_more_or_fewer_lines_moves_what_follows() -> None:
     doc, mirror = OutputDocument(100), Mirror()
     block = doc.new_block(seg("h\n"))

@@ -143,7 +143,8 @@ class OutputDocument:
         """The execution is over: end its open line; once trimmed away, the block goes."""
         self._end_stream(block)
         block.closed = True
-        self._prune()
+        if not block.texts:  # every other closed block that was emptied is gone already
+            self._prune()
 
     def clear(self) -> None:
         self._trim, self._dirty = 0, 0
@@ -166,8 +167,13 @@ class OutputDocument:
         lines: list[str] = []
         highlights: list[tuple[int, int, int, str]] = []
         marks: list[Mark] = []
-        seen = 0
-        for block in self.blocks:
+        # What changed is mostly in the newest blocks: find the first from the end, so that a
+        # buffer of many runs costs no more per edit than one of a few.
+        first_block, seen = len(self.blocks), self._count
+        while first_block > 0 and seen > start:
+            first_block -= 1
+            seen -= len(self.blocks[first_block])
+        for block in self.blocks[first_block:]:
             n = len(block)
             if seen + n > start:
                 first = max(0, start - seen)
