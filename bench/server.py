@@ -68,8 +68,8 @@ def _sample(client: BareClient, code: str, last: str, lost: list[str], quick: bo
 
 def _drain(client: BareClient) -> None:
     """Whatever the editor's runs sent the bare client meanwhile: read and dropped, a whole frame
-    at a time (a read timed out inside a frame leaves websocket-client reading the next frames
-    wrongly, and a floor sample waiting forever for output it has dropped)."""
+    at a time (a read that times out inside a frame may leave websocket-client's frame state
+    half read)."""
     while select.select([client.ws.sock], [], [], 0.05)[0]:
         client.receive()
 
