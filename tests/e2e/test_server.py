@@ -129,7 +129,9 @@ def test_a_kernel_that_moves_to_new_ports_on_restart_is_followed(
         editor.nvim.command("KernelExec x = 1")
         editor.wait_state("idle")
         editor.nvim.command("KernelRestart")
-        editor.wait_state("restarted", timeout=60)
+        # Sent at once: it waits for the new process, and runs there, not in the old one.
+        editor.nvim.command("KernelExec print('x' in dir(), 'sent during the restart')")
+        editor.wait_output("False sent during the restart", timeout=60)
         editor.nvim.command("KernelExec print('x' in dir(), 'after the move')")
         editor.wait_output("False after the move", timeout=30)
         assert "reconnect" not in editor.messages()  # our own restart: nothing to tell

@@ -73,3 +73,24 @@ def test_our_restart_is_starting_then_restarted_when_the_new_kernel_speaks(
     out = "\n".join(line for block in session.doc.blocks for line in block.texts)
     assert "[no reply: the kernel restarted]" in out and "[kernel restarted]" in out
     assert KERNEL != session.status.kernel_session == "new-kernel"
+
+
+def test_code_sent_during_our_restart_runs_in_the_new_process_after_the_rejoin(
+    session: KernelSession,
+) -> None:
+    run(session, "x = 1")
+    session.restarting()
+    session.send("print('after')", {})
+    assert [t for _, t, _ in channel(session).sent].count("execute_request") == 1  # it waits
+    session.restart_done()
+    kinds = [t for _, t, _ in channel(session).sent[-3:]]
+    assert kinds == ["rejoin", "kernel_info_request", "execute_request"]
+    assert channel(session).sent[-1][2]["code"] == "print('after')"
+
+
+def test_a_restart_that_fails_says_what_was_not_sent(session: KernelSession) -> None:
+    session.restarting()
+    session.send("print('after')", {})
+    session.gone("no reply: the kernel could not restart", "cannot restart it: boom")
+    assert session.messages[-1] == ("[kernel] cannot restart it: boom (1 not sent)", 4)
+    assert session.held == [] and session.status.state is KernelState.DEAD

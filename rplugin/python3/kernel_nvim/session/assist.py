@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..editor.protocol import edit_payload
+from ..output import render
+from ..output.document import OutputDocument
+from . import fields
+
 
 def code_points(text: str, byte_col: int) -> int:
     """The code-point offset of byte column ``byte_col`` in ``text``."""
@@ -42,3 +47,21 @@ def completions(line: str, content: dict[str, Any]) -> tuple[int, list[dict[str,
             item["menu"] = str(known["signature"])
         items.append(item)
     return start, items
+
+
+def inspected(content: dict[str, Any]) -> dict[str, Any] | None:
+    """An inspect_reply's text as lines and highlights for a float, or None if nothing found."""
+    data = fields.mapping(content.get("data"))
+    text = data.get("text/plain") if content.get("found") else None
+    if not isinstance(text, str) or not text:
+        return None
+    doc = OutputDocument(100_000)
+    doc.new_block(render.render_display({"text/plain": text}))
+    edit = doc.take_edit()
+    return None if edit is None else dict(edit_payload(edit))
+
+
+def history_entries(content: dict[str, Any]) -> list[tuple[Any, str]]:
+    """(line number, source) of each well-formed entry of a history_reply."""
+    return [(e[1], e[2]) for e in content.get("history") or []
+            if isinstance(e, list) and len(e) == 3 and isinstance(e[2], str)]  # fmt: skip

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..editor.protocol import InlinePayload, StatePayload, Where, edit_payload
+from ..editor.protocol import InlinePayload, StatePayload, Where
 from ..errors import KernelError
 from ..kernel.channel import Channel, Event, EventKind
-from ..output import render, tracebacks
+from ..output import tracebacks
 from ..output.document import OutputDocument
-from . import assist, fields, inline
+from . import assist, fields, inline, interrupts
 from .code import execute_content, tidy
 from .options import Options
 from .requests import Requests
@@ -29,8 +29,6 @@ from .stdin import Stdin
 
 Message = dict[str, Any]
 INFO, WARN, ERROR = 2, 3, 4  # vim.log.levels
-_INTERRUPT_ENDS = frozenset({EventKind.INTERRUPT_ANSWERED, EventKind.INTERRUPT_SIGNALLED,
-                             EventKind.INTERRUPT_UNANSWERED})  # fmt: skip
 SILENT_WHILE_BUSY = 5.0  # seconds without a word from a kernel we think busy: ask it
 
 
@@ -52,14 +50,15 @@ class KernelSession:
         self.shows: dict[str, Any] = {}  # float, complete, history, quickfix, jump
         self.show = self.focus = False
         self.last_heard = 0.0  # when iopub last said anything
-        self.held: list[tuple[str, dict[str, Any]]] = []  # sent while the kernel starts
+        self.held: list[tuple[str, dict[str, Any]]] = []  # sent while the kernel (re)starts
+        self._restarting = False  # our restart: what is sent waits for the new process
         self._probing = False
         self._interrupted: dict[str, set[str]] = {}  # interrupt msg_id -> what ran when sent
 
     # Linking.
 
     def link(self, channel: Channel) -> None:
-        self.channel = channel
+        self.channel, self._restarting = channel, False  # a new channel: to the kernel as it is
         if self.status.linked is not KernelState.STARTING:
             self.status.connecting()
         held, self.held = self.held, []
@@ -71,15 +70,23 @@ class KernelSession:
         self.status.starting()
 
     def restarting(self) -> None:
-        """We restart the kernel: `starting` until its new session id says it is back."""
+        """We restart the kernel: `starting` until its new session id says it is back. Code
+        sent meanwhile runs in the new process, not in the one about to go."""
         if self.channel is not None:
             self.status.restarting()
+            self._restarting = True
 
     def restart_done(self) -> None:
-        """Our restart is done: a request makes the new kernel speak, and so be seen back."""
-        if self.channel is not None and self.status.linked is KernelState.STARTING:
-            self.channel.rejoin()  # the probe, and what follows, reach the new process
-            self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
+        """Our restart is done: the channel proves the way to the new process, a request makes
+        it speak (and so be seen back), and what was sent meanwhile follows."""
+        self._restarting = False
+        if self.channel is not None:
+            self.channel.rejoin()
+            if self.status.linked is KernelState.STARTING:
+                self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
+        held, self.held = self.held, []
+        for code, source in held:
+            self.send(code, source)
 
     def start_failed(self, why: str) -> None:
         """The kernel we started never answered: say why, and what was not sent."""
@@ -119,8 +126,12 @@ class KernelSession:
         elif kind is EventKind.GONE:  # text: why, when the channel knows (a server says so)
             self.gone("no reply: the kernel died",
                       event.text or f"{self.short} stopped answering: the kernel died")  # fmt: skip
-        elif kind in _INTERRUPT_ENDS:
-            self._on_interrupt_end(kind, self._interrupted.pop(event.text, set()))
+        elif kind in interrupts.ENDS:
+            running = self.status.busy_ours | self.status.busy_other
+            word = interrupts.word(kind, self._interrupted.pop(event.text, set()), running,
+                                   self.short)  # fmt: skip
+            if word:
+                self.say(word, WARN)
 
     # Commands.
 
@@ -128,8 +139,9 @@ class KernelSession:
         code = tidy(code)
         if not code:
             raise KernelError("nothing to send: the selection is empty")
-        if self.channel is None and self.status.linked is KernelState.STARTING:
-            self.held.append((code, source))  # sent, in order, once there is a channel
+        starting = self.status.linked is KernelState.STARTING
+        if self._restarting or (self.channel is None and starting):
+            self.held.append((code, source))  # sent, in order, once there is a (new) kernel
             return
         msg_id = self._channel().send("shell", "execute_request", execute_content(code))
         self.router.start(msg_id, code, source)
@@ -241,13 +253,17 @@ class KernelSession:
 
     def gone(self, notice: str, why: str) -> None:
         """The kernel's process is gone: what ran ends with ``notice``; ``why`` is said once."""
+        not_sent, self.held, self._restarting = len(self.held), [], False
+        said = why + (f" ({not_sent} not sent)" if not_sent else "")
         if self.status.linked is KernelState.DEAD:
-            return  # told already (a shutdown, then its process ending)
+            if not_sent:  # its death was told already (a shutdown, then its process ending)
+                self.say(said, ERROR)
+            return
         self.router.end(notice)
         self.requests.clear()
         self.stdin.take_all()
         self.status.dead()
-        self.say(why, ERROR)
+        self.say(said, ERROR)
 
     def _on_message(self, channel: str, msg: Message) -> None:
         if channel == "iopub":
@@ -321,16 +337,11 @@ class KernelSession:
         self.router.on_reply(parent, msg["content"])
 
     def _on_inspect(self, content: Message, where: Where) -> None:
-        data = fields.mapping(content.get("data"))
-        text = data.get("text/plain") if content.get("found") else None
-        if not isinstance(text, str) or not text:
+        shown = assist.inspected(content)
+        if shown is None:
             self.say("nothing known about the name under the cursor")
             return
-        doc = OutputDocument(100_000)
-        doc.new_block(render.render_display({"text/plain": text}))
-        edit = doc.take_edit()
-        if edit is not None:
-            self.shows["float"] = {**edit_payload(edit), "where": where}
+        self.shows["float"] = {**shown, "where": where}
 
     def _on_complete(self, content: Message, line: str, where: Where) -> None:
         start, items = assist.completions(line, content)
@@ -339,21 +350,8 @@ class KernelSession:
             return
         self.shows["complete"] = {"start": start, "items": items, "where": where}
 
-    def _on_interrupt_end(self, kind: EventKind, interrupted: set[str]) -> None:
-        if kind is EventKind.INTERRUPT_UNANSWERED:
-            why = "no process here is proven to be it, so none was sent SIGINT"
-            self.say(f"{self.short} did not answer the interrupt request: {why}", WARN)
-        elif kind is EventKind.INTERRUPT_ANSWERED and interrupted & (
-            self.status.busy_ours | self.status.busy_other
-        ):
-            # xeus-python acknowledges every interrupt_request and stops nothing (and SIGINT
-            # ends its process): code that goes on after the grace is worth a word.
-            self.say(f"{self.short} answered the interrupt request, but the code still runs: "
-                     "the kernel may ignore interrupts", WARN)  # fmt: skip
-
     def _on_history(self, content: Message) -> None:
-        entries = [(e[1], e[2]) for e in content.get("history") or []
-                   if isinstance(e, list) and len(e) == 3 and isinstance(e[2], str)]  # fmt: skip
+        entries = assist.history_entries(content)
         if not entries:
             self.say("the kernel has no history")
             return
