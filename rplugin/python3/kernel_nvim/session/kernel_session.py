@@ -80,10 +80,11 @@ class KernelSession:
         """Our restart is done: the channel proves the way to the new process, a request makes
         it speak (and so be seen back), and what was sent meanwhile follows."""
         self._restarting = False
-        if self.channel is not None:
-            self.channel.rejoin()
-            if self.status.linked is KernelState.STARTING:
-                self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
+        if self.channel is None:
+            return  # unlinked meanwhile: what waits goes once there is a channel again
+        self.channel.rejoin()
+        if self.status.linked is KernelState.STARTING:
+            self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
         held, self.held = self.held, []
         for code, source in held:
             self.send(code, source)
