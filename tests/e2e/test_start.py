@@ -350,3 +350,15 @@ def test_a_kernel_of_ours_that_dies_says_how_and_restart_brings_it_back(
     editor.wait_output("back 42")
     assert len(kernel_pids(name)) == 1
     assert_no_traceback(editor)
+
+
+def test_code_sent_during_a_restart_runs_in_the_new_process(
+    start_editor: Callable[..., Editor],
+) -> None:
+    editor = start_editor()
+    start(editor)
+    editor.nvim.command("KernelExec x = 1")
+    editor.wait_state("idle")
+    editor.nvim.command("KernelRestart")
+    editor.nvim.command("KernelExec print('x' in dir(), 'sent during')")
+    editor.wait_output("False sent during", timeout=60)
