@@ -1,4 +1,5 @@
-"""Inspect and completion: Neovim's byte columns against Jupyter's cursor positions.
+"""The answers the user waits for at the cursor (inspect, completion) and history's entries;
+Neovim's byte columns against Jupyter's cursor positions.
 
 Neovim counts columns in bytes of UTF-8; the messaging spec (5.2+) counts ``cursor_pos`` and
 ``cursor_start`` in Unicode code points. Pure Python.

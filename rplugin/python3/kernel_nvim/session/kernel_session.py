@@ -61,9 +61,7 @@ class KernelSession:
         self.channel, self._restarting = channel, False  # a new channel: to the kernel as it is
         if self.status.linked is not KernelState.STARTING:
             self.status.connecting()
-        held, self.held = self.held, []
-        for code, source in held:
-            self.send(code, source)
+        self._send_held()
 
     def starting(self) -> None:
         """A kernel we start: no channel yet; what is sent meanwhile waits for one."""
@@ -85,6 +83,9 @@ class KernelSession:
         self.channel.rejoin()
         if self.status.linked is KernelState.STARTING:
             self._ask("started_probe", {}, lambda _: self.status.back(), "kernel_info_request")
+        self._send_held()
+
+    def _send_held(self) -> None:
         held, self.held = self.held, []
         for code, source in held:
             self.send(code, source)
