@@ -469,7 +469,7 @@ def server_rows(r: dict[str, Any]) -> list[Row]:
                   flood["idle_rpc"]["p99"]),
         Row("server: print, a bare client with delayed ACKs", trip["naive"]["median"],
             trip["floor"]["median"], "(for reference)"),
-        Row("server: bare client's requests sent again (the server lost their output)",
+        Row("server: bare client's requests that never got their output (sent again)",
             trip.get("floor_lost", 0), unit="requests"),
     ]  # fmt: skip
 

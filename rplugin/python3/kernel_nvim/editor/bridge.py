@@ -3,6 +3,10 @@
 I/O threads only add events to the inbox and, if no flush is scheduled yet, schedule one with
 ``nvim.async_call``: every event that arrives while the editor is busy applying the last batch
 is coalesced into the next, so a flood of output costs a handful of editor calls, not one each.
+A kernel's busy status, the echo of the code it runs and a plain reply wait up to HOLD for what
+follows: a quick execution's status, header and output reach the editor in one update instead of
+three, and its reply goes with its idle status, while the kernel and the server still work (on
+two cores, every update then delays them).
 Each flush ends in one call of ``require('kernel.output').update(u)`` per output buffer that
 changed. Every 16th such call, every call that brings what went unconfirmed to 256 KiB of
 text, and every slice of a flood, is a request: the host waits for the editor to apply it, so
@@ -19,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..kernel.channel import Event, EventSink
+from ..kernel.channel import Event, EventKind, EventSink
 from ..session.inbox import Inbox
+from .later import Later
 from .protocol import Update, edit_payload
 
 if TYPE_CHECKING:
@@ -36,6 +41,9 @@ UNCONFIRMED = 16  # updates sent as notifications before one that waits for the 
 # taken waits in the host's memory: 15 updates of a flood were ~5 MB, mostly lines that the
 # next updates would trim.
 UNCONFIRMED_BYTES = 256 * 1024
+# How long a busy status or an execute_input waits for more. Shown that much later, when nothing
+# follows soon: far below what a person can tell on a status line.
+HOLD = 0.010
 
 
 @dataclass
@@ -63,6 +71,9 @@ class Bridge:
         self._inbox = Inbox()
         self._posted: list[tuple[object, Done]] = []  # finished media jobs
         self._scheduled = False
+        self._held = 0  # which hold the events that wait belong to, if they wait; 0: none
+        self._holds = 0
+        self._later = Later()
         self._flushing = False
         self._updating = False
         self._again = False
@@ -77,12 +88,25 @@ class Bridge:
             with self._lock:
                 for event in events:
                     self._inbox.add(tag, event, max_lines())
-                if self._scheduled:
+                if self._scheduled or (self._held and all(map(_can_wait, events))):
+                    return
+                if all(map(_can_wait, events)):
+                    self._holds += 1
+                    self._held = hold = self._holds
+                    self._later.call(HOLD, lambda: self._release(hold))
                     return
                 self._scheduled = True
             self.nvim.async_call(self._flush)
 
         return on_events
+
+    def _release(self, hold: int) -> None:  # in the Later thread
+        with self._lock:
+            if self._scheduled or self._held != hold:
+                return  # a flush took them already
+            self._scheduled = True
+        with contextlib.suppress(RuntimeError):  # Neovim is exiting: nothing is left to show
+            self.nvim.async_call(self._flush)
 
     def post(self, tag: object, done: Done) -> None:
         """From the media worker's thread: a finished job, handed to ``handle`` in the next
@@ -101,14 +125,12 @@ class Bridge:
             self.nvim.async_call(func)
 
     def call_later(self, seconds: float, func: Callable[[], None]) -> None:
-        def call() -> None:  # in the timer's thread
+        def call() -> None:  # in the Later thread
             # A closed loop (Neovim is exiting) raises RuntimeError: nothing is left to do.
             with contextlib.suppress(RuntimeError):
                 self.nvim.async_call(func)
 
-        timer = threading.Timer(seconds, call)
-        timer.daemon = True
-        timer.start()
+        self._later.call(seconds, call)
 
     def update(self) -> None:
         """Hand the editor everything that changed. An update waiting on the editor sends
@@ -139,6 +161,7 @@ class Bridge:
                     pending += self._posted
                     self._posted = []
                     self._scheduled = False
+                    self._held = 0
                 if not pending:
                     return
                 for tag, event in pending:
@@ -184,6 +207,22 @@ class Bridge:
     def _has_pending(self) -> bool:
         with self._lock:
             return bool(self._inbox.items)
+
+
+def _can_wait(event: Event) -> bool:
+    """What only a status line or a header shows: a busy status, the echo of the code, and a
+    reply that says no more than that the code ran (the idle status follows it at once)."""
+    if event.kind is not EventKind.MESSAGE:
+        return False
+    kind, content = event.msg.get("msg_type"), event.msg.get("content")
+    if not isinstance(content, dict):
+        return False
+    if event.channel == "shell":
+        return (
+            kind == "execute_reply" and content.get("status") == "ok" and not content.get("payload")
+        )
+    busy = kind == "status" and content.get("execution_state") == "busy"
+    return event.channel == "iopub" and (busy or kind == "execute_input")
 
 
 def _slices(edit: Edit) -> list[Edit]:
