@@ -137,6 +137,24 @@ def test_a_kernel_that_moves_to_new_ports_on_restart_is_followed(
         assert "reconnect" not in editor.messages()  # our own restart: nothing to tell
 
 
+def test_a_kernel_another_client_moves_to_new_ports_is_found_again(
+    editor: Editor, tmp_path: Path
+) -> None:
+    # JupyterLab's restart button, on a kernel that moves: the server says nothing to us, and our
+    # websocket's sockets lead nowhere. Its REST model shows activity that the link never heard.
+    with running_server(tmp_path, tmp_path, moving=True) as own:
+        kernel = own.start_kernel()
+        link(editor, f"{own.url}api/kernels/{kernel}?token={own.token}")
+        editor.nvim.command("KernelExec x = 1")
+        editor.wait_state("idle")
+        own.rest("POST", f"api/kernels/{kernel}/restart")
+        # Sent into the void: it runs once the link has found the kernel again.
+        editor.nvim.command("KernelExec print('x' in dir(), 'after the move')")
+        editor.wait_output("False after the move", timeout=60)
+        editor.wait_message("restarted: its variables are gone")
+        assert "reconnect" not in editor.messages()  # the websocket was never lost
+
+
 def test_a_token_asked_once_and_a_wrong_one(editor: Editor, server: Server, kernel_id: str) -> None:
     editor.nvim.command(f"KernelConnect {server.url}api/kernels/{kernel_id}")
     editor.wait_screen("Token for")

@@ -27,6 +27,9 @@ class EventKind(enum.Enum):
     # again; RECONNECTED: it is back, and what the kernel sent meanwhile follows if it was kept.
     RECONNECTING = "reconnecting"
     RECONNECTED = "reconnected"
+    # The channel found its way to the kernel anew, on its own (a server's sockets to it had
+    # lost it): the kernel may have restarted meanwhile.
+    REJOINED = "rejoined"
     GONE = "gone"  # the kernel's process is proven gone; the channel has stopped
     # An interrupt's grace is over (text: the interrupt_request's msg_id). ANSWERED: its reply
     # came, and the session can tell whether the code stopped; else SIGNALLED: SIGINT was sent

@@ -10,9 +10,11 @@ Liveness: a websocket ping every ``hb_interval``; no pong within ``hb_timeout`` 
 UNRESPONSIVE (the server, or the way to it, does not answer). When the websocket drops, the
 channel says RECONNECTING and connects again with the same ``session_id``, so that a Jupyter
 Server replays what the kernel said meanwhile; what the user sends waits, in order, and goes
-once it is back (RECONNECTED); after our restart it connects anew, silently (``rejoin``). A
-server without the kernel (404) ends the link as GONE; a refused token, or a server away past
-``reconnect_for``, as FAILED.
+once it is back (RECONNECTED); after our restart it connects anew, silently (``rejoin``), and
+when the server hears the kernel while the websocket does not (``ws_watch``: another client
+restarted it onto new ports), it connects anew too, and says REJOINED. A server without the
+kernel (404) ends the link as GONE; a refused token, or a server away past ``reconnect_for``,
+as FAILED.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from . import ws_problems as problems
 from .channel import Channel, Event, EventKind, EventSink, Message
 from .liveness import DropLog, Heartbeat, Join, Liveness, Redial, Step
 from .wire import InvalidMessage, Session
+from .ws_watch import Check, Watch
 
 if TYPE_CHECKING:
     from .zmq_channel import Timing
@@ -61,7 +64,8 @@ class WsChannel:
 
     def __init__(self, endpoint: WsEndpoint, session_id: str, on_events: EventSink,
                  timing: Timing | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 reconnect_for: float = RECONNECT_FOR) -> None:  # fmt: skip
+                 reconnect_for: float = RECONNECT_FOR,
+                 activity: Callable[[], str] | None = None) -> None:  # fmt: skip
         from .zmq_channel import Timing
 
         self.endpoint = endpoint
@@ -73,6 +77,9 @@ class WsChannel:
         self.drops = DropLog(self.timing.drop_log_interval)
         self.protocol = ""  # the subprotocol the server chose: ws_frames.V1, or "" (JSON)
         self.stopping = False
+        self.heard = 0.0  # when an iopub message last came, on the wall clock (ws_watch)
+        self.suspect = False  # the watch asks for a check: the server heard the kernel, did we?
+        self._watch = activity and Watch(activity, lambda: self.heard, self._on_suspect)
         self._on_events = on_events
         self._commands: collections.deque[tuple[str, Message]] = collections.deque()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -85,6 +92,8 @@ class WsChannel:
 
     def start(self) -> None:
         self._thread.start()
+        if self._watch is not None:
+            self._watch.start()
 
     def send(
         self, channel: str, msg_type: str, content: Message, parent: Message | None = None
@@ -106,6 +115,8 @@ class WsChannel:
         if self._wake_w.fileno() < 0:
             return
         self.stopping = True
+        if self._watch is not None:
+            self._watch.stop()
         self._command("stop", {})
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
@@ -117,8 +128,13 @@ class WsChannel:
         except Exception:  # the session's bug must not end the link
             log.exception("kernel.nvim: the session failed to take events")
 
+    def _on_suspect(self) -> None:  # in the watch's thread
+        self.suspect = True
+        self._command("wake", {})
+
     def _command(self, channel: str, msg: Message) -> None:
-        self._commands.append((channel, msg))
+        if channel != "wake":
+            self._commands.append((channel, msg))
         with contextlib.suppress(OSError):  # full (it drains anyway) or closed (stopped)
             self._wake_w.send(b"\0")
 
@@ -142,6 +158,7 @@ class _Loop:
         self.heartbeat = Heartbeat(now, self.timing.hb_interval, self.timing.hb_timeout)
         self.ws: Any = None
         self.redial = Redial(channel.reconnect_for)
+        self.check, self.told = Check(), True  # told: False while a rejoin after a check runs
 
     def run(self) -> None:
         try:
@@ -164,7 +181,7 @@ class _Loop:
                 self._run_commands()
             if self.ws is not None and (self.ws.sock in readable or self._pending()):
                 self._read(batch)
-                _ack_at_once(self.ws)
+                problems.ack_at_once(self.ws)
             self._on_timers(batch)
             if batch:
                 self.channel.emit(batch)
@@ -174,35 +191,11 @@ class _Loop:
 
     def _connect(self) -> tuple[EventKind, str] | None:
         """Open the websocket; None when it is open, else how the link ends and why."""
-        import ssl
-
-        import websocket
-
-        endpoint = self.channel.endpoint
-        sslopt: dict[str, Any] = {"cert_reqs": ssl.CERT_REQUIRED}
-        if endpoint.ca_file:
-            sslopt["ca_certs"] = endpoint.ca_file
-        options: dict[str, Any] = dict(header=dict(endpoint.headers), sslopt=sslopt, timeout=10,
-                       skip_utf8_validation=True, enable_multithread=False)  # fmt: skip
-        try:
-            try:
-                self.ws = websocket.create_connection(endpoint.url, subprotocols=[ws_frames.V1],
-                                                      **options)  # fmt: skip
-            except websocket.WebSocketBadStatusException:
-                raise
-            except websocket.WebSocketException:
-                # A server that offers no subprotocol: websocket-client refuses its answer
-                # ("Invalid WebSocket Header"); ask again without one, for the JSON form.
-                self.ws = websocket.create_connection(endpoint.url, **options)
-        except websocket.WebSocketBadStatusException as e:
-            return problems.refused(e.status_code, endpoint.shown)
-        except ssl.SSLCertVerificationError as e:
-            return EventKind.FAILED, problems.untrusted(endpoint.shown, e)
-        except (OSError, websocket.WebSocketException) as e:
-            return EventKind.FAILED, f"cannot reach {endpoint.shown}: {problems.why(e)}"
-        self.channel.protocol = self.ws.getsubprotocol() or ""
-        _ack_at_once(self.ws)
-        return None
+        self.ws, problem = problems.dial(self.channel.endpoint)
+        if self.ws is not None:
+            self.channel.protocol = self.ws.getsubprotocol() or ""
+            problems.ack_at_once(self.ws)
+        return problem
 
     def _wait(self) -> list[Any]:
         timeout = 0.0 if self._pending() else max(0.0, self._next_deadline() - self.clock())
@@ -218,7 +211,7 @@ class _Loop:
         if self.ws is None:
             return self.redial.next_try
         deadlines = [self.heartbeat.next_deadline(), self.join.next_deadline(),
-                     self.channel.drops.next_deadline()]  # fmt: skip
+                     self.channel.drops.next_deadline(), self.check.deadline]  # fmt: skip
         return min(d for d in deadlines if d is not None)
 
     def _drain_wake(self) -> None:
@@ -258,10 +251,11 @@ class _Loop:
             return False
         return True
 
-    def _ask_info(self, channel: str = "shell") -> None:
+    def _ask_info(self, channel: str = "shell") -> str:
         msg = self.channel.session.msg("kernel_info_request", {})
         self.join.asked(msg["msg_id"])
         self._send(channel, msg)
+        return str(msg["msg_id"])
 
     # Reading.
 
@@ -300,6 +294,9 @@ class _Loop:
         except InvalidMessage as e:
             self.channel.drops.drop(e.reason, self.clock())
             return
+        if channel == "iopub":
+            self.channel.heard = time.time()
+            self.check.on_iopub(msg)
         if self.join.on_message(channel, msg):
             return
         batch.append(Event(EventKind.MESSAGE, channel=channel, msg=msg))
@@ -318,6 +315,13 @@ class _Loop:
             if now >= self.redial.next_try:
                 self._try_again(batch)
             return
+        if self.channel.suspect and self.join.joined:  # control: answered while shell is busy
+            self.channel.suspect = False
+            self.check.start(self._ask_info("control"), now)
+        if self.check.failed(now):  # deaf: quietly, as after our restart; then say so
+            self.told = False
+            self._lost("", batch, rejoin=True)
+            return
         step = self.join.step(now)
         if step is Step.READY:
             assert self.join.reply is not None
@@ -330,6 +334,9 @@ class _Loop:
             self._end(EventKind.NO_ANSWER, f"{self.join.timeout:g}", batch)
             return
         elif step is Step.REJOINED:
+            if not self.told:
+                self.told = True
+                batch.append(Event(EventKind.REJOINED))
             self._run_commands()
         if self.ws is not None and self.heartbeat.ping_due(now):
             try:
@@ -383,13 +390,6 @@ class _Loop:
             with contextlib.suppress(Exception):
                 self.ws.close(timeout=0.5)
             self.ws = None
-
-
-def _ack_at_once(ws: Any) -> None:
-    """ACK what comes next at once (again after each read: Linux falls back to delayed ACKs).
-    Jupyter Server keeps Nagle on: without, each frame waits 40 ms for the ACK of the last."""
-    with contextlib.suppress(OSError, AttributeError):
-        ws.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 if TYPE_CHECKING:  # mypy proves WsChannel speaks the Channel protocol

@@ -92,8 +92,7 @@ class KernelSession:
 
     def start_failed(self, why: str) -> None:
         """The kernel we started never answered: say why, and what was not sent."""
-        not_sent = len(self.held) + self.router.end("not sent")
-        self.held = []
+        not_sent, self.held = len(self.held) + self.router.end("not sent"), []
         self.unlink()
         self.say(why + (f" ({not_sent} not sent)" if not_sent else ""), ERROR)
 
@@ -125,6 +124,9 @@ class KernelSession:
             self.say(f"{self.short}: connection lost ({event.text}); reconnecting", WARN)
         elif kind is EventKind.RECONNECTED and self.status.reconnected():
             self.say(f"{self.short}: reconnected")
+            self._ask("reconnect_probe", {}, lambda _: None, "kernel_info_request")
+        elif kind is EventKind.REJOINED:  # the probe's status messages: did it restart?
+            self._ask("reconnect_probe", {}, lambda _: None, "kernel_info_request")
         elif kind is EventKind.GONE:  # text: why, when the channel knows (a server says so)
             self.gone("no reply: the kernel died",
                       event.text or f"{self.short} stopped answering: the kernel died")  # fmt: skip
@@ -174,10 +176,8 @@ class KernelSession:
         self._ask("inspect", content, lambda c: self._on_inspect(c, where))
 
     def complete(self, line: str, col: int, where: Where) -> None:
-        if self.channel is None or self.status.state not in (
-            KernelState.IDLE,
-            KernelState.RESTARTED,
-        ):
+        idle = self.status.state in (KernelState.IDLE, KernelState.RESTARTED)
+        if self.channel is None or not idle:
             return  # a busy kernel would answer only when done: typing goes on without it
         content = {"code": line, "cursor_pos": assist.code_points(line, col)}
         self._ask("complete", content, lambda c: self._on_complete(c, line, where))

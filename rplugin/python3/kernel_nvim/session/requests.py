@@ -25,6 +25,7 @@ TIMEOUTS = {
     # Probes of the kernel's queue (kernel_info on shell): answered when their turn comes.
     "busy_probe": 3600.0,
     "restart_probe": 3600.0,
+    "reconnect_probe": 3600.0,  # its status messages' session: did it restart meanwhile?
     "started_probe": 3600.0,  # after our own restart: the new kernel's first answer
 }
 # What the user waits to see, named as told when no answer comes in time.

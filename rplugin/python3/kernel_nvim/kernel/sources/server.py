@@ -213,7 +213,12 @@ class ServerKernelSource:
         endpoint = WsEndpoint(url, target.shown, headers, self.rest.ca_file)
         # A kernel a server starts may take its time; pings say whether the server answers.
         timing = timing or Timing(handshake=60.0, hb_interval=5.0, hb_timeout=15.0)
-        return WsChannel(endpoint, self._session_id, on_events, timing)
+        return WsChannel(endpoint, self._session_id, on_events, timing, activity=self._activity)
+
+    def _activity(self) -> str:
+        """The server's last_activity of the kernel (ws_watch): in the watch's thread."""
+        model = self.rest.get(self._path())
+        return str(model.get("last_activity") or "") if isinstance(model, dict) else ""
 
     def interrupt(self, channel: Channel) -> str:
         """Through the server (it knows how its kernel takes interrupts)."""
