@@ -350,6 +350,7 @@ class _Loop:
     def _lost(self, why: str, batch: list[Event], rejoin: bool = False) -> None:
         """The websocket dropped (``rejoin``: we closed it, after our restart): try again."""
         self._close_ws()
+        self.check = Check()  # a check of this websocket says nothing of the next
         if self.channel.stopping:
             return
         if not self.join.handshake.done:  # it never worked: no point in trying again
