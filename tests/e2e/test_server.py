@@ -7,6 +7,7 @@ the editor and the server and cuts its connections. Every wait has a deadline.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,16 +119,24 @@ def test_input_interrupt_and_restart_through_the_server(
     editor.wait_output("False")
 
 
-def test_a_kernel_that_moves_to_new_ports_on_restart_is_followed(
-    editor: Editor, tmp_path: Path
-) -> None:
-    # As a gateway's remote kernels do: the server's sockets behind a websocket opened before
-    # the restart lead nowhere after it, so the link opens its websocket anew.
+@contextlib.contextmanager
+def moving_kernel(editor: Editor, tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    """A server whose kernels move to new ports on restart; the editor linked to one of them,
+    with `x` set in it (gone once it restarted)."""
     with running_server(tmp_path, tmp_path, moving=True) as own:
         kernel = own.start_kernel()
         link(editor, f"{own.url}api/kernels/{kernel}?token={own.token}")
         editor.nvim.command("KernelExec x = 1")
         editor.wait_state("idle")
+        yield own, kernel
+
+
+def test_a_kernel_that_moves_to_new_ports_on_restart_is_followed(
+    editor: Editor, tmp_path: Path
+) -> None:
+    # As a gateway's remote kernels do: the server's sockets behind a websocket opened before
+    # the restart lead nowhere after it, so the link opens its websocket anew.
+    with moving_kernel(editor, tmp_path) as (own, kernel):
         editor.nvim.command("KernelRestart")
         # Sent at once: it waits for the new process, and runs there, not in the old one.
         editor.nvim.command("KernelExec print('x' in dir(), 'sent during the restart')")
@@ -142,11 +151,7 @@ def test_a_kernel_another_client_moves_to_new_ports_is_found_again(
 ) -> None:
     # JupyterLab's restart button, on a kernel that moves: the server says nothing to us, and our
     # websocket's sockets lead nowhere. Its REST model shows activity that the link never heard.
-    with running_server(tmp_path, tmp_path, moving=True) as own:
-        kernel = own.start_kernel()
-        link(editor, f"{own.url}api/kernels/{kernel}?token={own.token}")
-        editor.nvim.command("KernelExec x = 1")
-        editor.wait_state("idle")
+    with moving_kernel(editor, tmp_path) as (own, kernel):
         own.rest("POST", f"api/kernels/{kernel}/restart")
         # Sent into the void: it runs once the link has found the kernel again.
         editor.nvim.command("KernelExec print('x' in dir(), 'after the move')")
