@@ -88,9 +88,10 @@ class Bridge:
             with self._lock:
                 for event in events:
                     self._inbox.add(tag, event, max_lines())
-                if self._scheduled or (self._held and all(map(_can_wait, events))):
+                quiet = all(map(_can_wait, events))
+                if self._scheduled or (self._held and quiet):
                     return
-                if all(map(_can_wait, events)):
+                if quiet:
                     self._holds += 1
                     self._held = hold = self._holds
                     self._later.call(HOLD, lambda: self._release(hold))
