@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import zmq
 
-from kernel_nvim.kernel import zmq_channel
+from kernel_nvim.kernel import zmq_channel, zmq_sockets
 from kernel_nvim.kernel.channel import Event, EventKind
 from kernel_nvim.kernel.wire import DropReason
 from kernel_nvim.kernel.zmq_channel import Timing, ZmqChannel, ZmqEndpoints
@@ -512,4 +512,35 @@ def test_a_curve_kernel_never_hears_a_client_without_its_keys_and_the_link_gives
     finally:
         channel.close()
     assert curve_kernel.requests == []
+    assert not channel._thread.is_alive()
+
+
+def test_a_link_whose_first_sends_come_after_the_kernel_refused_it_still_gives_up(
+    curve_kernel: FakeKernel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A loaded machine: the I/O thread's first send comes after the kernel refused the CurveZMQ
+    # handshake, which leaves the DEALER without a pipe, where a blocking send waits for good.
+    opened = zmq_sockets.Sockets.__init__
+
+    def refused_first(sockets: zmq_sockets.Sockets, *args: Any) -> None:
+        opened(sockets, *args)
+        deadline = time.monotonic() + 5.0
+        for name in ("control", "shell"):
+            while True:  # a frame that goes is refused with the pipe that took it
+                assert time.monotonic() < deadline, f"{name} kept its pipe"
+                try:
+                    sockets.by_name[name].send(b"", zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                time.sleep(0.01)
+
+    monkeypatch.setattr(zmq_sockets.Sockets, "__init__", refused_first)
+    events = Events()
+    channel = ZmqChannel(endpoints(curve_kernel.connection), events,
+                         Timing(handshake=0.5, hb_interval=0.05))  # fmt: skip
+    channel.start()
+    try:
+        events.wait_kind(EventKind.NO_ANSWER, timeout=3.0)
+    finally:
+        channel.close()
     assert not channel._thread.is_alive()

@@ -157,6 +157,9 @@ class _Loop:
     """The poll loop of the I/O thread: read everything ready, act on timers, emit one batch."""
 
     MAX_PER_SOCKET = 500  # per wake-up, so that one flooding socket cannot starve the others
+    # A DEALER with no pipe (its peer refused the CurveZMQ handshake, which also ends the
+    # reconnecting) or a full one would block a send for good: what cannot go waits, in order.
+    RETRY = 0.05
     # A batch holds every message read in a wake-up until the session takes it: 500 messages of
     # 10 kB were 10 MB at once. Past this many bytes, a socket waits for the next wake-up.
     MAX_BATCH_BYTES = 1 << 20
@@ -172,6 +175,7 @@ class _Loop:
         self.heartbeat = Heartbeat(now, timing.hb_interval, timing.hb_timeout)
         self.interrupts = InterruptWatch(timing.interrupt_grace)
         self.drops = channel.drops
+        self.stalled = False  # a command could not be sent: try again in RETRY
         self.poller = zmq.Poller()
         for sock in (*io.by_name.values(), io.hb, io.wake, io.shell_events):
             self.poller.register(sock, zmq.POLLIN)
@@ -202,6 +206,7 @@ class _Loop:
             self.join.next_deadline(),
             self.interrupts.next_deadline(),
             self.drops.next_deadline(),
+            self.clock() + self.RETRY if self.stalled else None,
         ]
         soonest = min(d for d in deadlines if d is not None)
         return max(0, int((soonest - self.clock()) * 1000) + 1)
@@ -225,14 +230,17 @@ class _Loop:
             if channel == "rejoin":
                 self._rejoin()
                 continue
+            if not self._send(channel, msg):
+                commands.appendleft((channel, msg))
+                self.stalled = True
+                return
             if msg["msg_type"] == "interrupt_request":
                 self.interrupts.sent(msg["msg_id"], self.clock())
-            self._send(channel, msg)
 
     def _ask_info(self, channel: str) -> None:
         msg = self.session.msg("kernel_info_request", {})
         self.join.asked(msg["msg_id"])
-        self._send(channel, msg)
+        self._send(channel, msg)  # one that cannot go: the handshake's probes and deadline
 
     def _on_shell_events(self) -> None:
         while True:
@@ -246,13 +254,18 @@ class _Loop:
         if self.join.again(self.clock()):
             self._ask_info("shell")
 
-    def _send(self, channel: str, msg: Message) -> None:
+    def _send(self, channel: str, msg: Message) -> bool:
+        """False when the socket cannot take the message now."""
         try:
             frames = self.session.serialize(msg)
         except (TypeError, ValueError):  # content that is not JSON: the sender's bug, not ours
             log.warning("kernel.nvim: cannot send a %s: not JSON", msg["msg_type"])
-            return
-        self.io.by_name[channel].send_multipart(frames)
+            return True
+        try:
+            self.io.by_name[channel].send_multipart(frames, zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        return True
 
     def _read(self, name: str, sock: zmq.Socket[Any], batch: list[Event]) -> None:
         size = 0
@@ -294,6 +307,9 @@ class _Loop:
         self._on_handshake(now, batch)
         if self.channel.stopping:
             return
+        if self.stalled:
+            self.stalled = False
+            self._run_commands()
         if self.heartbeat.ping_due(now):
             # A REQ socket whose peer refused its CurveZMQ handshake (keys of another kernel)
             # has no pipe left, and a blocking send there would stop this thread for good.
