@@ -24,6 +24,19 @@ __all__ = ["EDITOR_ARGS", "PYTHON", "REPO", "Editor", "Kernel", "editor_env", "n
            "start_kernel", "wait_for"]  # fmt: skip
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's report holds what its editor said (`:messages`): a flaky wait tells why."""
+    report = yield
+    editor = getattr(item, "funcargs", {}).get("editor")
+    if report.failed and call.when == "call" and isinstance(editor, Editor):
+        try:
+            report.sections.append(("editor :messages", editor.messages()))
+        except Exception as e:  # an editor that died: its report says so
+            report.sections.append(("editor :messages", f"(none: {type(e).__name__})"))
+    return report
+
+
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     """A HOME of the tests' own, so no IPython profile or Neovim config of the user's leaks in."""
