@@ -37,3 +37,16 @@ def test_the_host_still_finds_the_plugin_class() -> None:
 
     assert "KernelPlugin" in dir(kernel_nvim)
     assert getattr(kernel_nvim.KernelPlugin, "_nvim_plugin", False)
+
+
+def test_what_a_first_link_does_not_need_is_loaded_only_when_used() -> None:
+    # The host loads the plugin while Neovim waits for it (the first command's remote#host
+    # poll): :KernelStart's lifecycle, the picker's listing, HTML rendering and the media
+    # store (tempfile, shutil, hashlib) come with their first use.
+    later = ("kernel_nvim.lifecycle", "kernel_nvim.session.kernel_list",
+             "kernel_nvim.media.forms", "kernel_nvim.media.store",
+             "kernel_nvim.output.render.html", "html.parser")  # fmt: skip
+    code = f"import sys, kernel_nvim.plugin; print([m for m in {later!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(PACKAGE.parent)}).stdout  # fmt: skip
+    assert out.strip() == "[]"

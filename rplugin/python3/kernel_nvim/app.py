@@ -8,21 +8,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .editor.bridge import Bridge, Part
 from .editor.protocol import Ask, PickPayload, StatePayload, Update, Where
 from .errors import KernelError
 from .kernel.channel import Event
-from .lifecycle import Lifecycle
 from .media.gallery import NOTHING_TO_OPEN, Gallery
 from .media.worker import Done
 from .remote import Remote
-from .session import kernel_list
 from .session.kernel_session import ERROR, SILENT_WHILE_BUSY, WARN, KernelSession
 from .session.options import Options
 from .session.source import KernelSource
 from .session.state import KernelState
+
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
+    from .session import kernel_list
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,17 @@ class App:
         self._pick: PickPayload | None = None  # the picker, for the next update
         self._asks: list[Ask] = []  # what the host itself asks the user (a server's token)
         self._expiry: float | None = None  # when the next request the user waits for runs out
-        self.lifecycle = Lifecycle(self)  # kernels of our own: :KernelStart, restart, shutdown
+        self._lifecycle: Lifecycle | None = None
         self.remote = Remote(self)  # kernels elsewhere: over ssh, behind a Jupyter Server
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        """Kernels of our own (:KernelStart, restart, shutdown): loaded with the first use."""
+        if self._lifecycle is None:
+            from .lifecycle import Lifecycle
+
+            self._lifecycle = Lifecycle(self)
+        return self._lifecycle
 
     # Commands that need no linked kernel.
 
@@ -249,6 +260,7 @@ class App:
         """Link the one running kernel (``direct``), else have the editor show the picker.
         Until a choice comes back, the link stays as it was."""
         from .kernel.sources import catalog, existing
+        from .session import kernel_list
 
         dirs = existing.search_dirs()
         known = self._known()
@@ -270,6 +282,8 @@ class App:
     def _known(self) -> dict[str, kernel_list.Known]:
         """What this editor knows of the kernels it has sessions with, by ``source.key`` (a
         connection file's real path). Ownership is the source's to say; no type is asked."""
+        from .session import kernel_list
+
         known = {}
         for key, session in self.sessions.items():  # by source.key, as _link keeps them
             linked = session is self.active and session.channel is not None
@@ -331,8 +345,9 @@ class App:
                 active.shows = {}
         else:
             parts.append(Part(head))
-        if self.lifecycle.menu is not None:  # :KernelStart's picker
-            head["start_menu"], self.lifecycle.menu = self.lifecycle.menu, None
+        lifecycle = self._lifecycle
+        if lifecycle is not None and lifecycle.menu is not None:  # :KernelStart's picker
+            head["start_menu"], lifecycle.menu = lifecycle.menu, None
         live = active and (active.channel or active.status.linked is KernelState.STARTING)
         state = active.state_payload() if active and live else DISCONNECTED
         if state != self._shown_state:

@@ -19,7 +19,6 @@ import pynvim
 
 from .app import App
 from .errors import KernelError
-from .lifecycle import Lifecycle
 from .session.kernel_session import ERROR, KernelSession
 
 log = logging.getLogger(__name__)
@@ -32,9 +31,9 @@ class Command:
     sync: bool = False  # called through KernelRpcSync: its value goes back to the editor
 
 
-def _lifecycle(method: Callable[..., Any]) -> Callable[..., Any]:
+def _lifecycle(method: str) -> Callable[..., Any]:
     """A command of kernels we start (lifecycle.py), run on the app's Lifecycle."""
-    return lambda app, *args: method(app.lifecycle, *args)
+    return lambda app, *args: getattr(app.lifecycle, method)(*args)
 
 
 COMMANDS: dict[str, Command] = {
@@ -54,13 +53,13 @@ COMMANDS: dict[str, Command] = {
     "inspect": Command(KernelSession.inspect, linked=True),
     "history": Command(KernelSession.history, linked=True),
     "traceback": Command(KernelSession.traceback, linked=True),
-    "start": Command(_lifecycle(Lifecycle.start)),
-    "start_pick": Command(_lifecycle(Lifecycle.pick)),
-    "restart": Command(_lifecycle(Lifecycle.restart)),
-    "shutdown": Command(_lifecycle(Lifecycle.shutdown)),
-    "complete_start": Command(_lifecycle(Lifecycle.complete), sync=True),
+    "start": Command(_lifecycle("start")),
+    "start_pick": Command(_lifecycle("pick")),
+    "restart": Command(_lifecycle("restart")),
+    "shutdown": Command(_lifecycle("shutdown")),
+    "complete_start": Command(_lifecycle("complete"), sync=True),
     # Sync: Neovim's exit waits (a bounded time) for the kernels we started to stop.
-    "exit": Command(_lifecycle(Lifecycle.exit), sync=True),
+    "exit": Command(_lifecycle("exit"), sync=True),
 }
 
 

@@ -12,8 +12,6 @@ from ..editor.protocol import OpenPayload
 from ..output.document import Item
 from ..session.kernel_session import ERROR, WARN, KernelSession
 from ..session.options import Options
-from . import forms
-from .store import Store
 from .worker import Done, Job, Worker
 
 DRAWN = ("image/png", "image/jpeg", "image/gif")  # what Pillow draws previews of
@@ -31,6 +29,8 @@ class Gallery:
     def open(self, session: KernelSession, row: int, shown_by: KernelSession) -> bool:
         """Open the richest form of the output on line ``row`` (1-based); False if it has none.
         The answer is shown with ``shown_by``'s (the active session's) answers."""
+        from . import forms
+
         item = session.doc.item_at(row - 1)
         form = forms.richest(item.rich) if item is not None and item.rich is not None else None
         if item is None or form is None:
@@ -82,6 +82,8 @@ class Gallery:
             session.doc.touch(job.item)
 
     def _job(self, session: KernelSession, item: Item) -> Job | None:
+        from . import forms  # loaded with the first image, as the worker and its store are
+
         rich, options = item.rich, self._options()
         image = rich.image if rich is not None else None
         if rich is None or image is None or options.image == "none":
@@ -97,6 +99,8 @@ class Gallery:
 
     def _worker_(self) -> Worker:
         if self._worker is None:
+            from .store import Store
+
             self._worker = Worker(Store(), self._post)
         return self._worker
 

@@ -16,11 +16,13 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..output.document import Item
-from ..output.rich import Image, Preview, Rich
-from .forms import FileForm
-from .store import Store
+if TYPE_CHECKING:  # the worker is made with the first image: what it needs is loaded then
+    from ..output.document import Item
+    from ..output.rich import Image, Preview, Rich
+    from .forms import FileForm
+    from .store import Store
 
 log = logging.getLogger(__name__)
 

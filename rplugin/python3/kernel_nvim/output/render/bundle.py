@@ -15,7 +15,7 @@ from typing import Any
 from .. import ansi
 from ..rich import Image, Rich
 from ..segments import Groups, Segment, merge, sanitize
-from . import html, image_info, mime
+from . import image_info, mime
 
 __all__ = ["render_bundle", "render_display", "render_result"]
 
@@ -107,6 +107,8 @@ def _form(mimetype: str, value: Any) -> tuple[list[Segment], str] | None:
     if mimetype == "text/html":
         if len(string) > MAX_HTML:
             return None
+        from . import html  # html.parser and the table layout: loaded with the first HTML
+
         segments = html.to_text(sanitize(string))
         return (segments, "") if segments else None
     text = _source(string)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import re
 import struct
-from html.parser import HTMLParser
 from typing import Any, Optional
 
 from ..rich import Image
@@ -161,20 +161,8 @@ _PER_UNIT = {"px": 1.0, "pt": 96 / 72, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, 
              "q": 2.4 / 2.54}  # fmt: skip
 
 
-class _SvgRoot(HTMLParser):
-    """The attributes of the first ``<svg>`` tag (html.parser lowercases their names)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.attrs: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "svg" and self.attrs is None:
-            self.attrs = {name: value or "" for name, value in attrs}
-
-
 def _svg_size(data: bytes) -> Size:
-    root = _SvgRoot()
+    root = _svg_root_type()()
     # The root tag is near the start: past the XML declaration, a doctype, comments. A
     # declaration past repair stops html.parser with an AssertionError.
     with contextlib.suppress(AssertionError, ValueError):
@@ -192,6 +180,24 @@ def _svg_size(data: bytes) -> Size:
         elif height is None and width is not None:
             height = width * box_height / box_width
     return _rounded(width), _rounded(height)
+
+
+@functools.cache
+def _svg_root_type() -> Any:
+    from html.parser import HTMLParser  # loaded with the first SVG
+
+    class SvgRoot(HTMLParser):
+        """The attributes of the first ``<svg>`` tag (html.parser lowercases their names)."""
+
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.attrs: dict[str, str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "svg" and self.attrs is None:
+                self.attrs = {name: value or "" for name, value in attrs}
+
+    return SvgRoot
 
 
 def _length(value: str | None) -> float | None:
