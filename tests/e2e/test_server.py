@@ -160,6 +160,15 @@ def test_a_kernel_another_client_moves_to_new_ports_is_found_again(
         assert "reconnect" not in editor.messages()  # the websocket was never lost
 
 
+def test_how_far_the_servers_clock_is_from_ours_is_read_off_its_answers(server: Server) -> None:
+    from kernel_nvim.kernel.sources.server import Rest, parse_url
+
+    rest = Rest(parse_url(f"{server.url}?token={server.token}"))
+    rest.get("api/status")
+    # The same clock, read to the second: within a second of none (never 0.0, as before any).
+    assert rest.ahead != 0.0 and abs(rest.ahead) <= 1.0
+
+
 def test_a_token_asked_once_and_a_wrong_one(editor: Editor, server: Server, kernel_id: str) -> None:
     editor.nvim.command(f"KernelConnect {server.url}api/kernels/{kernel_id}")
     editor.wait_screen("Token for")

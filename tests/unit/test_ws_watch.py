@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from kernel_nvim.kernel.ws_watch import CHECK_FOR, SLACK, Check, Deafness
+from kernel_nvim.kernel.ws_watch import CHECK_FOR, SLACK, Check, Deafness, ahead
 
 
 def stamp(seconds: float) -> str:
@@ -21,6 +21,23 @@ def test_activity_that_moved_and_that_we_did_not_clearly_hear_after_asks_for_a_c
     assert deafness.look(stamp(1010), heard=1009) is True  # the restart, just after our last
     assert deafness.look(stamp(1010), heard=1009) is False  # asked once, not at every look
     assert deafness.look(stamp(1020), heard=1020.01) is True  # our own run: a check proves it
+
+
+def test_a_server_whose_clock_is_behind_ours_is_read_on_our_clock() -> None:
+    # The server's clock is 5 s behind: the restart at our 1010 is its 1005.
+    assert Deafness().look(stamp(1005), heard=1009) is False  # taken as is: never a check
+    assert Deafness().look(stamp(1005), heard=1009, ahead=-5) is True
+    assert Deafness().look(stamp(1015), heard=1009, ahead=5) is True  # and one ahead
+    assert Deafness().look(stamp(1015), heard=1010 + SLACK + 1, ahead=5) is False
+
+
+def test_how_far_a_servers_clock_is_ahead_comes_from_the_date_of_its_answer() -> None:
+    date = "Thu, 03 Dec 2026 10:00:00 GMT"  # an HTTP Date: to the second
+    at = datetime(2026, 12, 3, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+    assert ahead(date, now=at) == 0.5  # somewhere in that second: its middle
+    assert ahead(date, now=at + 60.5) == -60.0
+    assert ahead(None, now=at, before=3.0) == 3.0  # no Date: what was known before
+    assert ahead("soon", now=at, before=3.0) == 3.0
 
 
 def test_activity_in_a_form_not_known_never_asks() -> None:

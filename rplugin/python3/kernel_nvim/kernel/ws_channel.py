@@ -65,7 +65,7 @@ class WsChannel:
     def __init__(self, endpoint: WsEndpoint, session_id: str, on_events: EventSink,
                  timing: Timing | None = None, *, clock: Callable[[], float] = time.monotonic,
                  reconnect_for: float = RECONNECT_FOR,
-                 activity: Callable[[], str] | None = None) -> None:  # fmt: skip
+                 activity: Callable[[], tuple[str, float]] | None = None) -> None:  # fmt: skip
         from .zmq_channel import Timing
 
         self.endpoint = endpoint

@@ -9,7 +9,8 @@ it moved, and the websocket brought nothing clearly later, the link checks: a ke
 request on the control channel, whose status on iopub must come back through the websocket
 (``Check``). None within CHECK_FOR: the link is deaf, and opens its websocket anew, quietly, as
 after our own restart (the server wires the new one to where the kernel is now); then the
-session asks the kernel whether it restarted.
+session asks the kernel whether it restarted. ``last_activity`` is on the server's clock: the
+``Date`` of the same answer tells how far that clock is from ours.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 log = logging.getLogger(__name__)
 
 EVERY = 10.0  # seconds between looks, as JupyterLab polls its kernels
-SLACK = 2.0  # seconds by which what we heard must be later, for clocks that differ
+SLACK = 2.0  # seconds by which what we heard must be later: a Date is to the second
 CHECK_FOR = 10.0  # seconds the check's status has to come back (a loaded kernel, a slow way)
 
 
@@ -32,16 +34,27 @@ class Deafness:
     def __init__(self) -> None:
         self._seen = ""  # last_activity at the last look
 
-    def look(self, activity: str, heard: float) -> bool:
+    def look(self, activity: str, heard: float, ahead: float = 0.0) -> bool:
         """``activity``: the server's last_activity (ISO 8601); ``heard``: when the websocket
-        last brought an iopub message (seconds since the epoch). True when it moved since the
-        last look, and what we heard is not clearly later: worth a check."""
+        last brought an iopub message (seconds since the epoch); ``ahead``: how far the server's
+        clock is ahead of ours. True when it moved since the last look, and what we heard is
+        not clearly later: worth a check."""
         news, self._seen = activity != self._seen, activity
         try:
-            at = datetime.fromisoformat(activity).timestamp()
+            at = datetime.fromisoformat(activity).timestamp() - ahead
         except ValueError:  # none, or a form we do not know: nothing to go by
             return False
         return news and heard < at + SLACK
+
+
+def ahead(date: str | None, now: float, before: float = 0.0) -> float:
+    """How far the clock of a server whose answer at ``now`` (ours) bore the HTTP ``Date``
+    header ``date`` is ahead of ours; ``before`` without one. A Date is to the second: the
+    middle of it is taken."""
+    try:
+        return parsedate_to_datetime(date or "").timestamp() + 0.5 - now
+    except (TypeError, ValueError):
+        return before
 
 
 class Check:
@@ -69,9 +82,9 @@ class Check:
 
 class Watch:
     """A thread that looks every ``every`` seconds and calls ``check()`` when the link may be
-    deaf."""
+    deaf. ``activity()``: the server's last_activity, and how far its clock is ahead of ours."""
 
-    def __init__(self, activity: Callable[[], str], heard: Callable[[], float],
+    def __init__(self, activity: Callable[[], tuple[str, float]], heard: Callable[[], float],
                  check: Callable[[], None], every: float = EVERY) -> None:  # fmt: skip
         self.activity, self.heard, self.check = activity, heard, check
         self.every = every
@@ -92,9 +105,9 @@ class Watch:
 
     def _look(self) -> None:
         try:
-            activity = self.activity()
+            activity, ahead = self.activity()
         except Exception:  # the server is away: the websocket's own redial tells
             log.debug("kernel.nvim: cannot read the kernel's activity", exc_info=True)
             return
-        if self.deafness.look(activity, self.heard()):
+        if self.deafness.look(activity, self.heard(), ahead):
             self.check()

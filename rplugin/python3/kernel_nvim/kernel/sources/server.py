@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from ...errors import KernelError
+from .. import ws_watch
 from ..channel import Channel, EventSink
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ class Rest:
     def __init__(self, target: ServerTarget, ca_file: str = "") -> None:
         self.target = target
         self.ca_file = ca_file
+        self.ahead = 0.0  # seconds the server's clock is ahead of ours, by its last Date
 
     def get(self, path: str) -> Any:
         return self.call("GET", path)
@@ -103,6 +106,7 @@ class Rest:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT, context=context) as answer:
                 text = answer.read()
+                self.ahead = ws_watch.ahead(answer.headers.get("Date"), time.time(), self.ahead)
         except urllib.error.HTTPError as e:
             raise self._refused(e.code, method, path) from None
         except urllib.error.URLError as e:
@@ -215,10 +219,12 @@ class ServerKernelSource:
         timing = timing or Timing(handshake=60.0, hb_interval=5.0, hb_timeout=15.0)
         return WsChannel(endpoint, self._session_id, on_events, timing, activity=self._activity)
 
-    def _activity(self) -> str:
-        """The server's last_activity of the kernel (ws_watch): in the watch's thread."""
+    def _activity(self) -> tuple[str, float]:
+        """The server's last_activity of the kernel, and how far the server's clock is ahead
+        of ours (ws_watch): in the watch's thread."""
         model = self.rest.get(self._path())
-        return str(model.get("last_activity") or "") if isinstance(model, dict) else ""
+        activity = str(model.get("last_activity") or "") if isinstance(model, dict) else ""
+        return activity, self.rest.ahead
 
     def interrupt(self, channel: Channel) -> str:
         """Through the server (it knows how its kernel takes interrupts)."""
