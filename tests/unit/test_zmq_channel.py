@@ -502,16 +502,20 @@ def test_a_curve_kernel_never_hears_a_client_without_its_keys_and_the_link_gives
     if keys != "none":  # a stale file: another kernel's keys, on the same ports
         public, secret = (k.decode() for k in zmq.curve_keypair())
         other = {"curve_publickey": public, "curve_secretkey": secret}
+    gives_up(endpoints(curve_kernel.connection, **other))
+    assert curve_kernel.requests == []
+
+
+def gives_up(ends: ZmqEndpoints) -> None:
+    """A link to a kernel that refused it: NO_ANSWER in its handshake's time, and the thread
+    ends (the heartbeat's pings, refused, never stop it)."""
     events = Events()
-    channel = ZmqChannel(endpoints(curve_kernel.connection, **other), events,
-                         Timing(handshake=0.5, hb_interval=0.05))  # fmt: skip
+    channel = ZmqChannel(ends, events, Timing(handshake=0.5, hb_interval=0.05))
     channel.start()
     try:
-        # Within its handshake's time: the heartbeat's pings, refused, never stop the thread.
         events.wait_kind(EventKind.NO_ANSWER, timeout=3.0)
     finally:
         channel.close()
-    assert curve_kernel.requests == []
     assert not channel._thread.is_alive()
 
 
@@ -535,12 +539,4 @@ def test_a_link_whose_first_sends_come_after_the_kernel_refused_it_still_gives_u
                 time.sleep(0.01)
 
     monkeypatch.setattr(zmq_sockets.Sockets, "__init__", refused_first)
-    events = Events()
-    channel = ZmqChannel(endpoints(curve_kernel.connection), events,
-                         Timing(handshake=0.5, hb_interval=0.05))  # fmt: skip
-    channel.start()
-    try:
-        events.wait_kind(EventKind.NO_ANSWER, timeout=3.0)
-    finally:
-        channel.close()
-    assert not channel._thread.is_alive()
+    gives_up(endpoints(curve_kernel.connection))
