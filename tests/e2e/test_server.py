@@ -126,8 +126,7 @@ def moving_kernel(editor: Editor, tmp_path: Path) -> Iterator[tuple[Server, str]
     with running_server(tmp_path, tmp_path, moving=True) as own:
         kernel = own.start_kernel()
         link(editor, f"{own.url}api/kernels/{kernel}?token={own.token}")
-        editor.nvim.command("KernelExec x = 1")
-        editor.wait_state("idle")
+        editor.run("x = 1")
         yield own, kernel
 
 

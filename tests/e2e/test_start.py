@@ -357,8 +357,7 @@ def test_code_sent_during_a_restart_runs_in_the_new_process(
 ) -> None:
     editor = start_editor()
     start(editor)
-    editor.nvim.command("KernelExec x = 1")
-    editor.wait_state("idle")
+    editor.run("x = 1")  # in the process about to go
     editor.nvim.command("KernelRestart")
     editor.nvim.command("KernelExec print('x' in dir(), 'sent during')")
     editor.wait_output("False sent during", timeout=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -74,6 +75,15 @@ class Editor:
         """Until the status ends with `state` (idle, busy, restarted, ...)."""
         with self._showing("status", self.status):
             wait_for(lambda: self.status().endswith(f" {state}"), timeout, f"status {state}")
+
+    def run(self, code: str, timeout: float = 15.0) -> None:
+        """`:KernelExec {code}` (one line), until it has run: its header has its count, and the
+        kernel is idle after it. (The status is idle before the kernel takes the code, too.)"""
+        self.nvim.command(f"KernelExec {code}")
+        header = re.compile(rf"^In \[\d+\]: {re.escape(code)}$")
+        with self._showing("output", self.output_text):
+            wait_for(lambda: any(map(header.match, self.output())), timeout, f"{code!r} run")
+        self.wait_state("idle", timeout)
 
     def wait_prompt(self, timeout: float = 15.0) -> None:
         """Until Neovim asks on its command line, as it does for the kernel's input()."""
