@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from kernel_nvim.editor.bridge import HOLD, UNCONFIRMED, UNCONFIRMED_BYTES, Bridge, Part
+from kernel_nvim.editor.bridge import HOLD, PACE, UNCONFIRMED, UNCONFIRMED_BYTES, Bridge, Part
 from kernel_nvim.editor.later import Later
 from kernel_nvim.kernel.channel import Event, EventKind
 from kernel_nvim.output.document import Edit
@@ -131,6 +131,45 @@ def test_a_reply_with_news_and_output_never_wait() -> None:
     nvim = Scheduler()
     Bridge(nvim, lambda tag, event: None, list).sink("link", lambda: 0)([REPLY])
     assert nvim.count == 0
+
+
+def output_of(request: str, text: str) -> Event:
+    event = message("iopub", "stream", name="stdout", text=text)
+    event.msg["parent_header"] = {"msg_id": request}
+    return event
+
+
+def test_a_requests_first_output_goes_at_once_and_more_of_it_at_most_every_pace() -> None:
+    nvim = Scheduler()
+    sink = Bridge(nvim, lambda tag, event: None, list).sink("link", lambda: 0)
+    sink([output_of("run-1", "0%")])
+    assert nvim.count == 1
+    nvim.run()
+    flushed = time.monotonic()
+    assert nvim.scheduled.acquire(timeout=5)
+    sink([output_of("run-1", "1%")])  # a progress bar's next frame: it waits
+    sink([output_of("run-1", "2%")])
+    assert nvim.count == 1
+    sink([output_of("run-2", "hello")])  # another request's first output does not
+    assert nvim.count == 2
+    nvim.run()
+    assert nvim.scheduled.acquire(timeout=5)
+    sink([output_of("run-1", "3%")])
+    assert nvim.scheduled.acquire(timeout=5)  # by itself, once PACE has passed
+    assert time.monotonic() - flushed >= PACE * 0.9
+    assert nvim.count == 3
+
+
+def test_paced_output_goes_with_its_requests_end() -> None:
+    nvim = Scheduler()
+    sink = Bridge(nvim, lambda tag, event: None, list).sink("link", lambda: 0)
+    sink([output_of("run-1", "0%")])
+    nvim.run()
+    assert nvim.scheduled.acquire(timeout=5)
+    sink([output_of("run-1", "100%")])
+    idle = message("iopub", "status", execution_state="idle")
+    sink([idle])  # the idle status goes at once, and the last frame with it
+    assert nvim.count == 2
 
 
 def test_later_calls_each_once_soonest_first() -> None:

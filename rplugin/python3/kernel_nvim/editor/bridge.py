@@ -6,7 +6,10 @@ is coalesced into the next, so a flood of output costs a handful of editor calls
 A kernel's busy status, the echo of the code it runs and a plain reply wait up to HOLD for what
 follows: a quick execution's status, header and output reach the editor in one update instead of
 three, and its reply goes with its idle status, while the kernel and the server still work (on
-two cores, every update then delays them).
+two cores, every update then delays them). A request's first output goes at once; more of the
+same request's output within PACE of the last that went waits until PACE has passed: a progress
+bar redrawn 4000 times a second costs 60 editor updates a second, not 4000, and leaves the
+kernel the CPU it would lose to them.
 Each flush ends in one call of ``require('kernel.output').update(u)`` per output buffer that
 changed. Every 16th such call, every call that brings what went unconfirmed to 256 KiB of
 text, and every slice of a flood, is a request: the host waits for the editor to apply it, so
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -44,6 +48,10 @@ UNCONFIRMED_BYTES = 256 * 1024
 # How long a busy status or an execute_input waits for more. Shown that much later, when nothing
 # follows soon: far below what a person can tell on a status line.
 HOLD = 0.010
+PACE = 1 / 60  # a request's output reaches the editor at most this often, as a screen redraws
+# What a request writes into its output: paced.
+OUTPUT = frozenset({"stream", "display_data", "update_display_data", "execute_result",
+                    "clear_output"})  # fmt: skip
 
 
 @dataclass
@@ -62,6 +70,7 @@ class Bridge:
         handle: Callable[[object, Event | Done], None],
         compose: Callable[[], list[Part]],
         flushed: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.nvim = nvim
         self._handle = handle
@@ -72,7 +81,10 @@ class Bridge:
         self._posted: list[tuple[object, Done]] = []  # finished media jobs
         self._scheduled = False
         self._held = 0  # which hold the events that wait belong to, if they wait; 0: none
+        self._held_until = 0.0
         self._holds = 0
+        self._clock = clock
+        self._shown: dict[str, float] = {}  # request (msg_id) -> when its output last went
         self._later = Later()
         self._flushing = False
         self._updating = False
@@ -85,21 +97,46 @@ class Bridge:
         each of them, to tell whose they are."""
 
         def on_events(events: list[Event]) -> None:  # runs in the I/O thread
+            now = self._clock()
             with self._lock:
                 for event in events:
                     self._inbox.add(tag, event, max_lines())
-                quiet = all(map(_can_wait, events))
-                if self._scheduled or (self._held and quiet):
+                if self._scheduled:
                     return
-                if quiet:
+                wait = min(self._may_wait(event, now) for event in events)
+                if wait > 0 and self._held and self._held_until <= now + wait:
+                    return  # the hold armed already takes these too, in time
+                if wait > 0:
                     self._holds += 1
-                    self._held = hold = self._holds
-                    self._later.call(HOLD, lambda: self._release(hold))
+                    self._held, self._held_until = (hold := self._holds), now + wait
+                    self._later.call(wait, lambda: self._release(hold))
                     return
                 self._scheduled = True
             self.nvim.async_call(self._flush)
 
         return on_events
+
+    def _may_wait(self, event: Event, now: float) -> float:
+        """Seconds ``event`` may wait for what follows; 0: it goes at once."""
+        if _can_wait(event):
+            return HOLD
+        if event.kind is EventKind.MESSAGE and event.msg.get("msg_type") in OUTPUT:
+            parent = event.msg.get("parent_header")
+            shown = self._shown.get(parent.get("msg_id", "")) if isinstance(parent, dict) else None
+            if shown is not None and now < shown + PACE:
+                return shown + PACE - now
+        return 0.0
+
+    def _paced(self, pending: list[tuple[object, Event | Done]]) -> None:
+        """The requests whose output goes now: more of theirs within PACE waits (the lock is
+        held)."""
+        now = self._clock()
+        self._shown = {k: at for k, at in self._shown.items() if now < at + PACE}
+        for _, event in pending:
+            if isinstance(event, Event) and event.kind is EventKind.MESSAGE:
+                parent = event.msg.get("parent_header")
+                if event.msg.get("msg_type") in OUTPUT and isinstance(parent, dict):
+                    self._shown[str(parent.get("msg_id", ""))] = now
 
     def _release(self, hold: int) -> None:  # in the Later thread
         with self._lock:
@@ -163,6 +200,7 @@ class Bridge:
                     self._posted = []
                     self._scheduled = False
                     self._held = 0
+                    self._paced(pending)
                 if not pending:
                     return
                 for tag, event in pending:
