@@ -201,6 +201,24 @@ def test_output_is_not_lost_when_the_connection_drops(
         relay.close()
 
 
+def test_code_lost_on_the_way_when_the_connection_drops_runs_once_it_is_back(
+    editor: Editor, server: Server, kernel_id: str
+) -> None:
+    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+    relay = Relay(port)
+    try:
+        link(editor, f"http://127.0.0.1:{relay.port}/api/kernels/{kernel_id}?token={server.token}")
+        relay.deafen()  # what goes now never reaches the server
+        editor.nvim.command("KernelExec print('lost', 'then run', 6 * 7)")
+        wait_for(lambda: relay.swallowed > 200, what="the request on its way")  # not a ping
+        assert relay.cut() >= 1
+        editor.wait_output("lost then run 42", timeout=30)
+        editor.wait_state("idle", timeout=30)
+        assert editor.output_text().count("lost then run 42") == 1
+    finally:
+        relay.close()
+
+
 def test_a_server_restarted_without_the_kernel_says_so(editor: Editor, tmp_path: Path) -> None:
     with running_server(tmp_path, tmp_path) as own:
         kernel = own.start_kernel()

@@ -184,7 +184,9 @@ def running_server(tmp: Path, home: Path, **options: Any) -> Iterator[Server]:
 
 class Relay:
     """127.0.0.1:port -> the server, byte for byte; ``cut()`` drops every connection it carries
-    (a network blip), and new ones are relayed again at once."""
+    (a network blip), and new ones are relayed again at once. ``deafen()``: until the next cut,
+    what the client sends is swallowed (``swallowed`` counts its bytes), as what was on its way
+    when a connection died."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -192,11 +194,17 @@ class Relay:
         self.port = int(self.listener.getsockname()[1])
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._deaf: set[socket.socket] = set()
+        self.swallowed = 0
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def deafen(self) -> None:
+        with self._lock:
+            self._deaf = set(self._open)
 
     def cut(self) -> int:
         with self._lock:
-            dropped, self._open = self._open, []
+            dropped, self._open, self._deaf = self._open, [], set()
         for sock in dropped:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -221,16 +229,18 @@ class Relay:
             with self._lock:
                 self._open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    for sock in (source, sink):
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            while data := source.recv(65536):
+                if source in self._deaf:
+                    self.swallowed += len(data)
+                else:
+                    sink.sendall(data)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class BareClient:

@@ -180,6 +180,25 @@ def test_a_send_lost_in_a_restart_is_sent_again_once_the_new_kernel_answers_a_pr
     assert "no reply" not in text(session)
 
 
+def test_a_send_lost_on_the_way_when_the_connection_dropped_is_sent_again_once(
+    session: KernelSession,
+) -> None:
+    session.send("import time; time.sleep(5)", {})
+    running = channel(session).last("execute_request")
+    session.handle(status("busy", running))  # the kernel took it
+    session.send("lost = 1", {})  # written to a connection that was dropping
+    lost = channel(session).last("execute_request")
+    session.handle(Event(EventKind.RECONNECTING, text="the server closed the connection"))
+    session.handle(Event(EventKind.RECONNECTED))
+    probe = channel(session).last("kernel_info_request")
+    session.handle(shell("execute_reply", {"status": "ok"}, running))  # answered in order
+    session.handle(status("idle", running))
+    session.handle(shell("kernel_info_reply", {"status": "ok"}, probe))
+    again = channel(session).last("execute_request")
+    assert again not in (running, lost) and list(session.router.executions) == [again]
+    assert channel(session).sent[-1][2]["code"] == "lost = 1"
+
+
 def test_a_send_lost_twice_in_restarts_is_ended(session: KernelSession) -> None:
     session.send("lost = 1", {})
     for kernel in ("second-kernel", "third-kernel"):

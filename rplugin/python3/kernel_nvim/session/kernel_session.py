@@ -124,9 +124,9 @@ class KernelSession:
             self.say(f"{self.short}: connection lost ({event.text}); reconnecting", WARN)
         elif kind is EventKind.RECONNECTED and self.status.reconnected():
             self.say(f"{self.short}: reconnected")
-            self._ask("reconnect_probe", {}, lambda _: None, "kernel_info_request")
+            self._resend_unheard("reconnect_probe", self.router.unheard())
         elif kind is EventKind.REJOINED:  # the probe's status messages: did it restart?
-            self._ask("reconnect_probe", {}, lambda _: None, "kernel_info_request")
+            self._resend_unheard("reconnect_probe", self.router.unheard())
         elif kind is EventKind.GONE:  # text: why, when the channel knows (a server says so)
             self.gone("no reply: the kernel died",
                       event.text or f"{self.short} stopped answering: the kernel died")  # fmt: skip
@@ -321,15 +321,19 @@ class KernelSession:
         self.stdin.take_all()
         self.router.notice("kernel restarted")
         self.say(f"{self.short} restarted: its variables are gone", WARN)
-        if unstarted:
-            # Sent around the restart: the new kernel may have them. It answers shell requests
-            # in order, so those with no word by the time it answers one sent now never reached
-            # it (lost with the old process's connection): never run, they are sent again, once.
-            def resend_lost(_: Message) -> None:
-                for msg_id in [m for m in unstarted if not self._started(m)]:
-                    self._resend(msg_id)
+        if unstarted:  # sent around the restart: the new kernel may have them
+            self._resend_unheard("restart_probe", unstarted)
 
-            self._ask("restart_probe", {}, resend_lost, "kernel_info_request")
+    def _resend_unheard(self, kind: str, sent: list[str]) -> None:
+        """The kernel answers shell requests in order: of ``sent``, those it said no word of by
+        the time it answers one sent now never reached it (lost with the old process, or on the
+        way, with a connection that dropped): never run, they are sent again, once."""
+
+        def resend(_: Message) -> None:
+            for msg_id in [m for m in sent if not self.router.heard(m)]:
+                self._resend(msg_id)
+
+        self._ask(kind, {}, resend, "kernel_info_request")
 
     def _on_reply(self, msg: Message) -> None:
         parent = fields.parent_id(msg)
@@ -380,10 +384,6 @@ class KernelSession:
     def _settle(self, before: set[str]) -> None:
         self._probing = False
         self.status.settle(before)
-
-    def _started(self, msg_id: str) -> bool:
-        execution = self.router.executions.get(msg_id)
-        return execution is None or bool(execution.started_in) or execution.replied
 
     def _resend(self, msg_id: str) -> None:
         execution = self.router.executions[msg_id]

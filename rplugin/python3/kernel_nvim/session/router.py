@@ -108,7 +108,16 @@ class Router:
         executions no process has said it runs, which the new one may still run."""
         old = [m for m, e in self.executions.items() if e.started_in and e.started_in != session]
         self.end("no reply: the kernel restarted", old)
-        return [m for m, e in self.executions.items() if not e.started_in and not e.other]
+        return self.unheard()
+
+    def heard(self, msg_id: str) -> bool:
+        """Whether the kernel said a word of execution ``msg_id``, or it is over."""
+        execution = self.executions.get(msg_id)
+        return execution is None or bool(execution.started_in) or execution.replied
+
+    def unheard(self) -> list[str]:
+        """Our executions the kernel has said no word of yet."""
+        return [m for m, e in self.executions.items() if not e.other and not self.heard(m)]
 
     def notice(self, text: str) -> None:
         """A line about the session, in a block of its own: ``[kernel restarted]``. It goes in
