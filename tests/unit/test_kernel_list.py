@@ -15,6 +15,7 @@ from kernel_nvim.session.kernel_list import (
     Known,
     age,
     items,
+    known,
     listed,
     nothing_to_list,
     the_one,
@@ -183,7 +184,7 @@ def test_the_app_knows_its_sessions_by_key_and_asks_their_source_whether_owned()
     app.sessions = {"/run/kernel-a.json": linked, "/run/kernel-b.json": ours}
     app.active = linked
 
-    assert app._known() == {
+    assert known(app.sessions, app.active) == {
         "/run/kernel-a.json": Known("", owned=False, linked=True, answered=True),
         "/run/kernel-b.json": Known("", owned=True, linked=False, answered=False),
     }

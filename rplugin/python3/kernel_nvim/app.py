@@ -24,7 +24,6 @@ from .session.state import KernelState
 
 if TYPE_CHECKING:
     from .lifecycle import Lifecycle
-    from .session import kernel_list
 
 log = logging.getLogger(__name__)
 
@@ -263,11 +262,11 @@ class App:
         from .session import kernel_list
 
         dirs = existing.search_dirs()
-        known = self._known()
+        known = kernel_list.known(self.sessions, self.active)
         # The socket table and one walk of /proc, here in the host's main thread: 7-10 ms with
         # 10 live kernels and 20 dead files (bench/picker.py), half of it the walk; files of
         # other hosts are probed in parallel, 0.2 s at most, only when there are such files.
-        found = catalog.survey(dirs, extra=self._session_files())
+        found = catalog.survey(dirs, extra=kernel_list.session_files(self.sessions.values()))
         choices = kernel_list.listed(found, known, everything)
         if not any(c.alive for c in choices) and not (everything and choices):
             raise KernelError(kernel_list.nothing_to_list(found, existing.describe_dirs(dirs),
@@ -278,26 +277,6 @@ class App:
             return
         self._pick = {"prompt": kernel_list.PROMPT,
                       "items": kernel_list.items(choices, time.time())}  # fmt: skip
-
-    def _known(self) -> dict[str, kernel_list.Known]:
-        """What this editor knows of the kernels it has sessions with, by ``source.key`` (a
-        connection file's real path). Ownership is the source's to say; no type is asked."""
-        from .session import kernel_list
-
-        known = {}
-        for key, session in self.sessions.items():  # by source.key, as _link keeps them
-            linked = session is self.active and session.channel is not None
-            known[key] = kernel_list.Known(
-                session.language, bool(getattr(session.source, "owned", False)), linked,
-                answered=session.last_heard > 0,
-            )  # fmt: skip
-        return known
-
-    def _session_files(self) -> list[str]:
-        """The connection files of this editor's sessions, wherever they are: one given by its
-        path outside the search dirs is listed too."""
-        files = (getattr(s.source, "connection_file", "") for s in self.sessions.values())
-        return sorted(f for f in files if f)
 
     # Events and updates.
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..editor.protocol import PickItem
     from ..kernel.sources.catalog import Found
+    from .kernel_session import KernelSession
 
 PROMPT = "Connect to kernel:"
 
@@ -39,6 +40,21 @@ class Choice:
     @property
     def alive(self) -> bool:
         return self.found.alive
+
+
+def known(sessions: Mapping[str, KernelSession], active: KernelSession | None) -> dict[str, Known]:
+    """What this editor knows of the kernels it has sessions with, by ``source.key`` (a
+    connection file's real path). Ownership is the source's to say; no type is asked."""
+    return {key: Known(session.language, bool(getattr(session.source, "owned", False)),
+                       session is active and session.channel is not None,
+                       answered=session.last_heard > 0)
+            for key, session in sessions.items()}  # fmt: skip
+
+
+def session_files(sessions: Iterable[KernelSession]) -> list[str]:
+    """The connection files of these sessions, wherever they are: one given by its path
+    outside the search dirs is listed too."""
+    return sorted(f for s in sessions if (f := getattr(s.source, "connection_file", "")))
 
 
 def listed(found: Sequence[Found], known: Mapping[str, Known], everything: bool) -> list[Choice]:
