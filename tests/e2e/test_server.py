@@ -179,14 +179,21 @@ def test_a_token_asked_once_and_a_wrong_one(editor: Editor, server: Server, kern
     expect_one_message(editor, lambda: editor.nvim.command(wrong), "refused the token")
 
 
+@contextlib.contextmanager
+def relayed(editor: Editor, server: Server, kernel_id: str) -> Iterator[Relay]:
+    """The editor linked to the kernel through a Relay, whose connections the test can cut."""
+    relay = Relay(int(server.url.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        link(editor, f"http://127.0.0.1:{relay.port}/api/kernels/{kernel_id}?token={server.token}")
+        yield relay
+    finally:
+        relay.close()
+
+
 def test_output_is_not_lost_when_the_connection_drops(
     editor: Editor, server: Server, kernel_id: str
 ) -> None:
-    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
-    relay = Relay(port)
-    try:
-        url = f"http://127.0.0.1:{relay.port}/api/kernels/{kernel_id}?token={server.token}"
-        link(editor, url)
+    with relayed(editor, server, kernel_id) as relay:
         loop = "for i in range(40): print('n', i, flush=True); time.sleep(0.05)"
         editor.nvim.command(f"KernelExec import time\n{loop}")
         editor.wait_output("n 5")
@@ -197,17 +204,12 @@ def test_output_is_not_lost_when_the_connection_drops(
         numbers = [int(line.split()[1]) for line in text.splitlines() if line.startswith("n ")]
         assert numbers == list(range(40))
         editor.wait_message("reconnected")
-    finally:
-        relay.close()
 
 
 def test_code_lost_on_the_way_when_the_connection_drops_runs_once_it_is_back(
     editor: Editor, server: Server, kernel_id: str
 ) -> None:
-    port = int(server.url.rsplit(":", 1)[1].split("/")[0])
-    relay = Relay(port)
-    try:
-        link(editor, f"http://127.0.0.1:{relay.port}/api/kernels/{kernel_id}?token={server.token}")
+    with relayed(editor, server, kernel_id) as relay:
         relay.deafen()  # what goes now never reaches the server
         editor.nvim.command("KernelExec print('lost', 'then run', 6 * 7)")
         wait_for(lambda: relay.swallowed > 200, what="the request on its way")  # not a ping
@@ -215,8 +217,6 @@ def test_code_lost_on_the_way_when_the_connection_drops_runs_once_it_is_back(
         editor.wait_output("lost then run 42", timeout=30)
         editor.wait_state("idle", timeout=30)
         assert editor.output_text().count("lost then run 42") == 1
-    finally:
-        relay.close()
 
 
 def test_a_server_restarted_without_the_kernel_says_so(editor: Editor, tmp_path: Path) -> None:
