@@ -167,6 +167,7 @@ def test_paced_output_goes_with_its_requests_end() -> None:
     nvim.run()
     assert nvim.scheduled.acquire(timeout=5)
     sink([output_of("run-1", "100%")])
+    assert nvim.count == 1  # paced
     idle = message("iopub", "status", execution_state="idle")
     sink([idle])  # the idle status goes at once, and the last frame with it
     assert nvim.count == 2

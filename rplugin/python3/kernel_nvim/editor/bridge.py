@@ -120,12 +120,9 @@ class Bridge:
         """Seconds ``event`` may wait for what follows; 0: it goes at once."""
         if _can_wait(event):
             return HOLD
-        if event.kind is EventKind.MESSAGE and event.msg.get("msg_type") in OUTPUT:
-            parent = event.msg.get("parent_header")
-            shown = self._shown.get(parent.get("msg_id", "")) if isinstance(parent, dict) else None
-            if shown is not None and now < shown + PACE:
-                return shown + PACE - now
-        return 0.0
+        request = _output_of(event)
+        shown = self._shown.get(request) if request is not None else None
+        return shown + PACE - now if shown is not None and now < shown + PACE else 0.0
 
     def _paced(self, pending: list[tuple[object, Event | Done]]) -> None:
         """The requests whose output goes now: more of theirs within PACE waits (the lock is
@@ -133,10 +130,9 @@ class Bridge:
         now = self._clock()
         self._shown = {k: at for k, at in self._shown.items() if now < at + PACE}
         for _, event in pending:
-            if isinstance(event, Event) and event.kind is EventKind.MESSAGE:
-                parent = event.msg.get("parent_header")
-                if event.msg.get("msg_type") in OUTPUT and isinstance(parent, dict):
-                    self._shown[str(parent.get("msg_id", ""))] = now
+            request = _output_of(event) if isinstance(event, Event) else None
+            if request is not None:
+                self._shown[request] = now
 
     def _release(self, hold: int) -> None:  # in the Later thread
         with self._lock:
@@ -262,6 +258,14 @@ def _can_wait(event: Event) -> bool:
         )
     busy = kind == "status" and content.get("execution_state") == "busy"
     return event.channel == "iopub" and (busy or kind == "execute_input")
+
+
+def _output_of(event: Event) -> str | None:
+    """The msg_id of the request whose output ``event`` is (paced), None if it is none."""
+    parent = event.msg.get("parent_header") if event.kind is EventKind.MESSAGE else None
+    if event.msg.get("msg_type") not in OUTPUT or not isinstance(parent, dict):
+        return None
+    return str(parent.get("msg_id", ""))
 
 
 def _slices(edit: Edit) -> list[Edit]:
